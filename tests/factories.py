@@ -1,0 +1,88 @@
+"""factory_boy factories for every app's models. Stock is never set on a factory: it
+comes from inventory services, so the ledger stays the truth (use `stocked`)."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from inventory import services as inventory_services
+from inventory.models import Bin, Location, Product, StockLevel
+from orders.models import Channel, Customer
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    is_staff = True
+    password = factory.django.Password("pass-word-123")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ["sku"]
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Faker("catch_phrase")
+    weight_grams = 250
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"WH-{n:02d}")
+    name = factory.LazyAttribute(lambda loc: f"Warehouse {loc.code}")
+    kind = Location.Kind.WAREHOUSE
+    country = "US"
+    priority = factory.Sequence(lambda n: 10 + n)
+
+
+class BinFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Bin
+
+    location = factory.SubFactory(LocationFactory)
+    code = factory.Sequence(lambda n: f"A-{n:03d}")
+    zone = "A"
+    pick_sequence = factory.Sequence(int)
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+        django_get_or_create = ["code"]
+
+    code = "web"
+    name = factory.LazyAttribute(lambda c: c.code.title())
+    kind = Channel.Kind.WEB
+    currency = "USD"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Faker("name")
+    email = factory.Faker("email")
+
+
+def stocked(*, product=None, location=None, quantity: int = 10) -> StockLevel:
+    """A stock level holding `quantity`, put there by a ledger receipt."""
+    product = product or ProductFactory()
+    location = location or LocationFactory()
+    inventory_services.stock_move(
+        product=product, location=location, quantity=quantity, reason="receipt", reference="TEST"
+    )
+    return StockLevel.objects.get(product=product, location=location)
