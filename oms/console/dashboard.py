@@ -14,9 +14,10 @@ def environment_callback(request):
 
 
 def dashboard_callback(request, context):
+    # Aliases must not shadow field names: `low` filters on the on_hand column.
     stock = StockLevel.objects.aggregate(
-        on_hand=Sum("on_hand", default=0),
-        reserved=Sum("reserved", default=0),
+        units_on_hand=Sum("on_hand", default=0),
+        units_reserved=Sum("reserved", default=0),
         low=Count("id", filter=Q(reorder_point__gt=0, on_hand__lte=F("reorder_point"))),
     )
     context["kpis"] = [
@@ -27,8 +28,8 @@ def dashboard_callback(request, context):
         },
         {
             "title": "Units on hand",
-            "value": stock["on_hand"],
-            "footnote": f"{stock['reserved']} reserved",
+            "value": stock["units_on_hand"],
+            "footnote": f"{stock['units_reserved']} reserved",
             "href": reverse("admin:inventory_stocklevel_changelist"),
         },
         {
@@ -49,4 +50,3 @@ def dashboard_callback(request, context):
         },
     ]
     return context
-
