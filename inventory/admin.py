@@ -88,7 +88,7 @@ class StockLevelAdmin(SimpleHistoryAdmin, ModelAdmin):
     list_select_related = ["product", "location"]
     # on_hand and reserved change only through stock services, never by editing a form.
     readonly_fields = ["product", "location", "on_hand", "reserved", "available"]
-    fields = readonly_fields[:-1] + ["safety_stock", "reorder_point", "reorder_qty"]
+    fields = [*readonly_fields[:-1], "safety_stock", "reorder_point", "reorder_qty"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -105,7 +105,16 @@ class StockLevelAdmin(SimpleHistoryAdmin, ModelAdmin):
 class StockMovementAdmin(ModelAdmin):
     """The ledger: read-only for everyone, superusers included."""
 
-    list_display = ["at", "sku", "location", "quantity", "on_hand_after", "reason", "reference", "actor"]
+    list_display = [
+        "at",
+        "sku",
+        "location",
+        "quantity",
+        "on_hand_after",
+        "reason",
+        "reference",
+        "actor",
+    ]
     list_filter = ["reason", "stock_level__location", "at"]
     search_fields = ["stock_level__product__sku", "reference"]
     list_select_related = ["stock_level__product", "stock_level__location", "actor"]

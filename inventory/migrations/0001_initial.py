@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,233 +18,612 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Location',
+            name="Location",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9._-]*$', 'Use capital letters, digits, dot, dash or underscore.')])),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('warehouse', 'Warehouse'), ('store', 'Store'), ('vendor', 'Vendor (dropship)')], default='warehouse', max_length=16)),
-                ('address_line1', models.CharField(blank=True, max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Lower ships first when several locations can.')),
-                ('fulfils_orders', models.BooleanField(default=True)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9._-]*$",
+                                "Use capital letters, digits, dot, dash or underscore.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("warehouse", "Warehouse"),
+                            ("store", "Store"),
+                            ("vendor", "Vendor (dropship)"),
+                        ],
+                        default="warehouse",
+                        max_length=16,
+                    ),
+                ),
+                ("address_line1", models.CharField(blank=True, max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=100, help_text="Lower ships first when several locations can."
+                    ),
+                ),
+                ("fulfils_orders", models.BooleanField(default=True)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['priority', 'code'],
+                "ordering": ["priority", "code"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalLocation',
+            name="HistoricalLocation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('code', models.CharField(db_index=True, max_length=32, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9._-]*$', 'Use capital letters, digits, dot, dash or underscore.')])),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('warehouse', 'Warehouse'), ('store', 'Store'), ('vendor', 'Vendor (dropship)')], default='warehouse', max_length=16)),
-                ('address_line1', models.CharField(blank=True, max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('region', models.CharField(blank=True, max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('country', django_countries.fields.CountryField(max_length=2)),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Lower ships first when several locations can.')),
-                ('fulfils_orders', models.BooleanField(default=True)),
-                ('active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "code",
+                    models.CharField(
+                        db_index=True,
+                        max_length=32,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9._-]*$",
+                                "Use capital letters, digits, dot, dash or underscore.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("warehouse", "Warehouse"),
+                            ("store", "Store"),
+                            ("vendor", "Vendor (dropship)"),
+                        ],
+                        default="warehouse",
+                        max_length=16,
+                    ),
+                ),
+                ("address_line1", models.CharField(blank=True, max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("region", models.CharField(blank=True, max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("country", django_countries.fields.CountryField(max_length=2)),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=100, help_text="Lower ships first when several locations can."
+                    ),
+                ),
+                ("fulfils_orders", models.BooleanField(default=True)),
+                ("active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical location',
-                'verbose_name_plural': 'historical locations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical location",
+                "verbose_name_plural": "historical locations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalProduct',
+            name="HistoricalProduct",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('sku', models.CharField(db_index=True, max_length=64, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9._-]*$', 'Use capital letters, digits, dot, dash or underscore.')], verbose_name='SKU')),
-                ('barcode', models.CharField(blank=True, help_text='GTIN / EAN / UPC', max_length=14, validators=[django.core.validators.RegexValidator('^(\\d{8}|\\d{12}|\\d{13}|\\d{14})$', 'A GTIN has 8, 12, 13 or 14 digits.')])),
-                ('name', models.CharField(max_length=200)),
-                ('weight_grams', models.PositiveIntegerField(default=0)),
-                ('length_mm', models.PositiveIntegerField(default=0)),
-                ('width_mm', models.PositiveIntegerField(default=0)),
-                ('height_mm', models.PositiveIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "sku",
+                    models.CharField(
+                        db_index=True,
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9._-]*$",
+                                "Use capital letters, digits, dot, dash or underscore.",
+                            )
+                        ],
+                        verbose_name="SKU",
+                    ),
+                ),
+                (
+                    "barcode",
+                    models.CharField(
+                        blank=True,
+                        help_text="GTIN / EAN / UPC",
+                        max_length=14,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^(\\d{8}|\\d{12}|\\d{13}|\\d{14})$",
+                                "A GTIN has 8, 12, 13 or 14 digits.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("weight_grams", models.PositiveIntegerField(default=0)),
+                ("length_mm", models.PositiveIntegerField(default=0)),
+                ("width_mm", models.PositiveIntegerField(default=0)),
+                ("height_mm", models.PositiveIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical product',
-                'verbose_name_plural': 'historical products',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical product",
+                "verbose_name_plural": "historical products",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalBin',
+            name="HistoricalBin",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('code', models.CharField(max_length=32)),
-                ('zone', models.CharField(blank=True, max_length=32)),
-                ('pick_sequence', models.PositiveIntegerField(default=0, help_text='Walk order on a pick list: lower is visited first.')),
-                ('active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.location')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("code", models.CharField(max_length=32)),
+                ("zone", models.CharField(blank=True, max_length=32)),
+                (
+                    "pick_sequence",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Walk order on a pick list: lower is visited first."
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.location",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical bin',
-                'verbose_name_plural': 'historical bins',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical bin",
+                "verbose_name_plural": "historical bins",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Bin',
+            name="Bin",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=32)),
-                ('zone', models.CharField(blank=True, max_length=32)),
-                ('pick_sequence', models.PositiveIntegerField(default=0, help_text='Walk order on a pick list: lower is visited first.')),
-                ('active', models.BooleanField(default=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bins', to='inventory.location')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.CharField(max_length=32)),
+                ("zone", models.CharField(blank=True, max_length=32)),
+                (
+                    "pick_sequence",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Walk order on a pick list: lower is visited first."
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bins",
+                        to="inventory.location",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['location', 'pick_sequence', 'code'],
+                "ordering": ["location", "pick_sequence", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sku', models.CharField(max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9._-]*$', 'Use capital letters, digits, dot, dash or underscore.')], verbose_name='SKU')),
-                ('barcode', models.CharField(blank=True, help_text='GTIN / EAN / UPC', max_length=14, validators=[django.core.validators.RegexValidator('^(\\d{8}|\\d{12}|\\d{13}|\\d{14})$', 'A GTIN has 8, 12, 13 or 14 digits.')])),
-                ('name', models.CharField(max_length=200)),
-                ('weight_grams', models.PositiveIntegerField(default=0)),
-                ('length_mm', models.PositiveIntegerField(default=0)),
-                ('width_mm', models.PositiveIntegerField(default=0)),
-                ('height_mm', models.PositiveIntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "sku",
+                    models.CharField(
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9._-]*$",
+                                "Use capital letters, digits, dot, dash or underscore.",
+                            )
+                        ],
+                        verbose_name="SKU",
+                    ),
+                ),
+                (
+                    "barcode",
+                    models.CharField(
+                        blank=True,
+                        help_text="GTIN / EAN / UPC",
+                        max_length=14,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^(\\d{8}|\\d{12}|\\d{13}|\\d{14})$",
+                                "A GTIN has 8, 12, 13 or 14 digits.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("weight_grams", models.PositiveIntegerField(default=0)),
+                ("length_mm", models.PositiveIntegerField(default=0)),
+                ("width_mm", models.PositiveIntegerField(default=0)),
+                ("height_mm", models.PositiveIntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['sku'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('barcode', ''), _negated=True), fields=('barcode',), name='product_barcode_unique')],
+                "ordering": ["sku"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("barcode", ""), _negated=True),
+                        fields=("barcode",),
+                        name="product_barcode_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalStockLevel',
+            name="HistoricalStockLevel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('safety_stock', models.PositiveIntegerField(default=0, help_text='Kept back from what channels may sell.')),
-                ('reorder_point', models.PositiveIntegerField(default=0)),
-                ('reorder_qty', models.PositiveIntegerField(default=0)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('location', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.location')),
-                ('product', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='inventory.product')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "safety_stock",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Kept back from what channels may sell."
+                    ),
+                ),
+                ("reorder_point", models.PositiveIntegerField(default=0)),
+                ("reorder_qty", models.PositiveIntegerField(default=0)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="inventory.product",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical stock level',
-                'verbose_name_plural': 'historical stock levels',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical stock level",
+                "verbose_name_plural": "historical stock levels",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='StockLevel',
+            name="StockLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('on_hand', models.IntegerField(default=0, editable=False)),
-                ('reserved', models.IntegerField(default=0, editable=False)),
-                ('safety_stock', models.PositiveIntegerField(default=0, help_text='Kept back from what channels may sell.')),
-                ('reorder_point', models.PositiveIntegerField(default=0)),
-                ('reorder_qty', models.PositiveIntegerField(default=0)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_levels', to='inventory.location')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_levels', to='inventory.product')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("on_hand", models.IntegerField(default=0, editable=False)),
+                ("reserved", models.IntegerField(default=0, editable=False)),
+                (
+                    "safety_stock",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Kept back from what channels may sell."
+                    ),
+                ),
+                ("reorder_point", models.PositiveIntegerField(default=0)),
+                ("reorder_qty", models.PositiveIntegerField(default=0)),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_levels",
+                        to="inventory.location",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_levels",
+                        to="inventory.product",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product__sku', 'location__priority'],
-                'permissions': [('adjust_stock', 'Can adjust stock'), ('receive_stock', 'Can receive stock'), ('transfer_stock', 'Can transfer stock'), ('count_stock', 'Can count stock')],
+                "ordering": ["product__sku", "location__priority"],
+                "permissions": [
+                    ("adjust_stock", "Can adjust stock"),
+                    ("receive_stock", "Can receive stock"),
+                    ("transfer_stock", "Can transfer stock"),
+                    ("count_stock", "Can count stock"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StockMovement',
+            name="StockMovement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.IntegerField()),
-                ('on_hand_after', models.IntegerField()),
-                ('reason', models.CharField(choices=[('receipt', 'Receipt'), ('shipment', 'Shipment'), ('adjustment', 'Adjustment'), ('transfer', 'Transfer'), ('return', 'Return'), ('count', 'Cycle count')], max_length=16)),
-                ('reference', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('note', models.CharField(blank=True, max_length=255)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('bin', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.bin')),
-                ('stock_level', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='movements', to='inventory.stocklevel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quantity", models.IntegerField()),
+                ("on_hand_after", models.IntegerField()),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("receipt", "Receipt"),
+                            ("shipment", "Shipment"),
+                            ("adjustment", "Adjustment"),
+                            ("transfer", "Transfer"),
+                            ("return", "Return"),
+                            ("count", "Cycle count"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reference", models.CharField(blank=True, db_index=True, max_length=100)),
+                ("note", models.CharField(blank=True, max_length=255)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "bin",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="inventory.bin",
+                    ),
+                ),
+                (
+                    "stock_level",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="movements",
+                        to="inventory.stocklevel",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='bin',
-            constraint=models.UniqueConstraint(fields=('location', 'code'), name='bin_code_unique_per_location'),
+            model_name="bin",
+            constraint=models.UniqueConstraint(
+                fields=("location", "code"), name="bin_code_unique_per_location"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.UniqueConstraint(fields=('product', 'location'), name='stocklevel_unique'),
+            model_name="stocklevel",
+            constraint=models.UniqueConstraint(
+                fields=("product", "location"), name="stocklevel_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('on_hand__gte', 0)), name='stocklevel_on_hand_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("on_hand__gte", 0)), name="stocklevel_on_hand_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__gte', 0)), name='stocklevel_reserved_gte_0'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved__gte", 0)), name="stocklevel_reserved_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stocklevel',
-            constraint=models.CheckConstraint(condition=models.Q(('reserved__lte', models.F('on_hand'))), name='stocklevel_reserved_lte_on_hand'),
+            model_name="stocklevel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("reserved__lte", models.F("on_hand"))),
+                name="stocklevel_reserved_lte_on_hand",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stockmovement',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity', 0), _negated=True), name='stockmovement_quantity_not_0'),
+            model_name="stockmovement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity", 0), _negated=True),
+                name="stockmovement_quantity_not_0",
+            ),
         ),
     ]

@@ -22,7 +22,12 @@ def test_stock_move_updates_on_hand_and_writes_the_ledger():
 @pytest.mark.parametrize("quantity", [0, 1.5, True, "3"])
 def test_stock_move_refuses_a_quantity_that_is_not_a_nonzero_integer(quantity):
     with pytest.raises(ValidationFailed) as refused:
-        stock_move(product=ProductFactory(), location=LocationFactory(), quantity=quantity, reason="receipt")
+        stock_move(
+            product=ProductFactory(),
+            location=LocationFactory(),
+            quantity=quantity,
+            reason="receipt",
+        )
     assert "quantity" in refused.value.errors
     assert not StockMovement.objects.exists()
 
@@ -40,5 +45,11 @@ def test_stock_move_refuses_a_bin_of_another_location():
     location = LocationFactory()
     foreign_bin = BinFactory()
     with pytest.raises(ValidationFailed) as refused:
-        stock_move(product=ProductFactory(), location=location, quantity=1, reason="receipt", bin=foreign_bin)
+        stock_move(
+            product=ProductFactory(),
+            location=location,
+            quantity=1,
+            reason="receipt",
+            bin=foreign_bin,
+        )
     assert "bin" in refused.value.errors

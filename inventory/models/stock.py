@@ -1,94 +1,14 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
+from inventory.models.catalog import Product
+from inventory.models.locations import Bin, Location
 from oms.core.models import TimeStampedModel
-
-sku_validator = RegexValidator(
-    r"^[A-Z0-9][A-Z0-9._-]*$", "Use capital letters, digits, dot, dash or underscore."
-)
-gtin_validator = RegexValidator(r"^(\d{8}|\d{12}|\d{13}|\d{14})$", "A GTIN has 8, 12, 13 or 14 digits.")
-
-
-class Product(TimeStampedModel):
-    sku = models.CharField("SKU", max_length=64, unique=True, validators=[sku_validator])
-    barcode = models.CharField(
-        max_length=14, blank=True, validators=[gtin_validator], help_text="GTIN / EAN / UPC"
-    )
-    name = models.CharField(max_length=200)
-    weight_grams = models.PositiveIntegerField(default=0)
-    length_mm = models.PositiveIntegerField(default=0)
-    width_mm = models.PositiveIntegerField(default=0)
-    height_mm = models.PositiveIntegerField(default=0)
-    active = models.BooleanField(default=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["sku"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["barcode"], condition=~Q(barcode=""), name="product_barcode_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.sku} · {self.name}"
-
-
-class Location(TimeStampedModel):
-    class Kind(models.TextChoices):
-        WAREHOUSE = "warehouse", "Warehouse"
-        STORE = "store", "Store"
-        VENDOR = "vendor", "Vendor (dropship)"
-
-    code = models.CharField(max_length=32, unique=True, validators=[sku_validator])
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=Kind, default=Kind.WAREHOUSE)
-    address_line1 = models.CharField(max_length=200, blank=True)
-    address_line2 = models.CharField(max_length=200, blank=True)
-    city = models.CharField(max_length=100, blank=True)
-    region = models.CharField(max_length=100, blank=True)
-    postcode = models.CharField(max_length=20, blank=True)
-    country = CountryField()
-    priority = models.PositiveIntegerField(
-        default=100, help_text="Lower ships first when several locations can."
-    )
-    fulfils_orders = models.BooleanField(default=True)
-    active = models.BooleanField(default=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["priority", "code"]
-
-    def __str__(self) -> str:
-        return self.code
-
-
-class Bin(TimeStampedModel):
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="bins")
-    code = models.CharField(max_length=32)
-    zone = models.CharField(max_length=32, blank=True)
-    pick_sequence = models.PositiveIntegerField(
-        default=0, help_text="Walk order on a pick list: lower is visited first."
-    )
-    active = models.BooleanField(default=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["location", "pick_sequence", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["location", "code"], name="bin_code_unique_per_location")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.location.code}/{self.code}"
 
 
 class StockLevel(TimeStampedModel):
@@ -97,6 +17,14 @@ class StockLevel(TimeStampedModel):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    bin = models.ForeignKey(
+        Bin,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Where this product is picked at this location.",
+    )
     on_hand = models.IntegerField(default=0, editable=False)
     reserved = models.IntegerField(default=0, editable=False)
     safety_stock = models.PositiveIntegerField(
@@ -105,6 +33,7 @@ class StockLevel(TimeStampedModel):
     reorder_point = models.PositiveIntegerField(default=0)
     reorder_qty = models.PositiveIntegerField(default=0)
 
+    # Quantities are audited by the ledger; history records the settings staff edit.
     history = HistoricalRecords(excluded_fields=["on_hand", "reserved"])
 
     class Meta:
@@ -163,3 +92,45 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity:+d} on stock level {self.stock_level_id} ({self.reason})"
+
+
+class Reservation(models.Model):
+    """Stock held at one location for one demand line (an order line, in production).
+
+    The demand is generic so inventory never imports the apps above it (DESIGN.md 2).
+    Only services change `state`, always together with StockLevel.reserved.
+    """
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+        CONSUMED = "consumed", "Consumed"
+
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="reservations"
+    )
+    demand_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    demand_id = models.PositiveBigIntegerField()
+    demand = GenericForeignKey("demand_type", "demand_id")
+    quantity = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State, default=State.ACTIVE, editable=False)
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["demand_type", "demand_id"], name="reservation_demand_idx"),
+            models.Index(
+                fields=["stock_level"],
+                name="reservation_active_idx",
+                condition=Q(state="active"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_gt_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × stock level {self.stock_level_id} ({self.state})"

@@ -1,0 +1,144 @@
+"""Transfers between locations: out of one on dispatch, into the other on receipt."""
+
+import uuid
+from collections import Counter
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
+from inventory.services.purchasing import OrderLine
+from inventory.services.stock import lock_stock_levels, stock_move
+from oms.core.exceptions import IllegalTransition, InsufficientStock, ValidationFailed
+
+Reason = StockMovement.Reason
+
+
+def _lock(transfer: Transfer) -> Transfer:
+    return (
+        Transfer.objects.select_for_update()
+        .select_related("from_location", "to_location")
+        .get(pk=transfer.pk)
+    )
+
+
+def _transition(transfer: Transfer, name: str) -> None:
+    try:
+        getattr(transfer, name)()
+    except TransitionNotAllowed:
+        raise IllegalTransition(
+            f"Transfer {transfer.number} cannot {name} while {transfer.get_status_display().lower()}.",
+            status=transfer.status,
+        ) from None
+
+
+@transaction.atomic
+def transfer_create(
+    *,
+    from_location: Location,
+    to_location: Location,
+    lines: list[OrderLine],
+    expected_date: date | None = None,
+    actor=None,
+) -> Transfer:
+    if from_location.pk == to_location.pk:
+        raise ValidationFailed({"to_location": ["Choose a location other than the source."]})
+    if not lines:
+        raise ValidationFailed({"lines": ["At least one line is required."]})
+    errors = [
+        {}
+        if isinstance(line.quantity, int) and line.quantity > 0
+        else {"quantity": ["Must be 1 or more."]}
+        for line in lines
+    ]
+    if any(errors):
+        raise ValidationFailed({"lines": errors})
+    duplicated = [sku for sku, n in Counter(line.product.sku for line in lines).items() if n > 1]
+    if duplicated:
+        raise ValidationFailed({"lines": [f"{', '.join(duplicated)} appears more than once."]})
+    transfer = Transfer.objects.create(
+        number=uuid.uuid4().hex,
+        from_location=from_location,
+        to_location=to_location,
+        expected_date=expected_date,
+        created_by=actor,
+    )
+    transfer.number = f"TR-{transfer.pk:06d}"
+    transfer.save(update_fields=["number"])
+    TransferLine.objects.bulk_create(
+        TransferLine(transfer=transfer, product=line.product, quantity=line.quantity)
+        for line in lines
+    )
+    return transfer
+
+
+@transaction.atomic
+def transfer_dispatch(*, transfer: Transfer, actor=None) -> Transfer:
+    """Take the goods out of the source. Only unreserved stock may leave: what is
+    promised to orders stays (safety stock may move; it is a selling buffer)."""
+    transfer = _lock(transfer)
+    _transition(transfer, "dispatch")
+    lines = list(transfer.lines.select_related("product"))
+    levels = {
+        level.product_id: level
+        for level in lock_stock_levels(
+            StockLevel.objects.filter(
+                location=transfer.from_location, product__in=[line.product_id for line in lines]
+            ).values_list("pk", flat=True)
+        ).values()
+    }
+    errors = []
+    for line in lines:
+        level = levels.get(line.product_id)
+        free = level.on_hand - level.reserved if level else 0
+        errors.append(
+            {}
+            if free >= line.quantity
+            else {
+                "quantity": [
+                    f"{line.product.sku}: only {free} unreserved at {transfer.from_location.code}."
+                ]
+            }
+        )
+    if any(errors):
+        raise InsufficientStock("Not enough unreserved stock to dispatch.", lines=errors)
+    for line in lines:
+        stock_move(
+            product=line.product,
+            location=transfer.from_location,
+            quantity=-line.quantity,
+            reason=Reason.TRANSFER,
+            reference=transfer.number,
+            actor=actor,
+        )
+    transfer.dispatched_at = timezone.now()
+    transfer.save(update_fields=["status", "dispatched_at", "updated_at"])
+    return transfer
+
+
+@transaction.atomic
+def transfer_receive(*, transfer: Transfer, actor=None) -> Transfer:
+    transfer = _lock(transfer)
+    _transition(transfer, "receive")
+    for line in transfer.lines.select_related("product"):
+        stock_move(
+            product=line.product,
+            location=transfer.to_location,
+            quantity=line.quantity,
+            reason=Reason.TRANSFER,
+            reference=transfer.number,
+            actor=actor,
+        )
+    transfer.received_at = timezone.now()
+    transfer.save(update_fields=["status", "received_at", "updated_at"])
+    return transfer
+
+
+@transaction.atomic
+def transfer_cancel(*, transfer: Transfer, actor=None) -> Transfer:
+    transfer = _lock(transfer)
+    _transition(transfer, "cancel")
+    transfer.save(update_fields=["status", "updated_at"])
+    return transfer
