@@ -11,7 +11,13 @@ from oms.core.exceptions import Conflict, IllegalTransition, ValidationFailed
 
 
 def _lock(count: CycleCount) -> CycleCount:
-    return CycleCount.objects.select_for_update().select_related("location").get(pk=count.pk)
+    # of=("self",): lock the count only, not the joined location row (which every insert
+    # referencing the location must key-share; locking it deadlocks with stock writes).
+    return (
+        CycleCount.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .get(pk=count.pk)
+    )
 
 
 def _transition(count: CycleCount, name: str) -> None:

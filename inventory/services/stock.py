@@ -28,6 +28,20 @@ def stock_level_get_or_create(*, product: Product, location: Location) -> StockL
     return level
 
 
+def lock_stock_levels_at(
+    *, location: Location, products: Iterable[Product]
+) -> dict[int, StockLevel]:
+    """Before a multi-line write moves stock line by line: create any missing levels (in
+    product id order) and row-lock them all (in primary-key order), keyed by product id.
+    Two receipts or transfers naming the same SKUs in opposite orders then queue instead
+    of deadlocking on each other's rows (or on each other's new, uncommitted levels)."""
+    ids = [
+        stock_level_get_or_create(product=product, location=location).pk
+        for product in sorted(set(products), key=lambda product: product.pk)
+    ]
+    return {level.product_id: level for level in lock_stock_levels(ids).values()}
+
+
 def emit_if_low(
     *, level_id: int, available_before: int, available_after: int, reorder_point: int
 ) -> None:
@@ -196,6 +210,8 @@ def stock_receive(
             purchase_order=purchase_order, location=location, lines=lines, actor=actor
         )
         reference = reference or purchase_order.number
+    # Lock every level first, in a fixed order; stock_move then finds each one held.
+    lock_stock_levels_at(location=location, products=[line.product for line in lines])
     return [
         stock_move(
             product=line.product,

@@ -10,15 +10,18 @@ from django_fsm import TransitionNotAllowed
 
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.services.purchasing import OrderLine
-from inventory.services.stock import lock_stock_levels, stock_move
+from inventory.services.stock import lock_stock_levels, lock_stock_levels_at, stock_move
 from oms.core.exceptions import IllegalTransition, InsufficientStock, ValidationFailed
 
 Reason = StockMovement.Reason
 
 
 def _lock(transfer: Transfer) -> Transfer:
+    # of=("self",): lock the transfer row only. A bare select_for_update() would also
+    # lock both joined location rows, which every insert referencing a location (a new
+    # stock level, another transfer) must key-share: a bottleneck and a deadlock cycle.
     return (
-        Transfer.objects.select_for_update()
+        Transfer.objects.select_for_update(of=("self",))
         .select_related("from_location", "to_location")
         .get(pk=transfer.pk)
     )
@@ -122,7 +125,10 @@ def transfer_dispatch(*, transfer: Transfer, actor=None) -> Transfer:
 def transfer_receive(*, transfer: Transfer, actor=None) -> Transfer:
     transfer = _lock(transfer)
     _transition(transfer, "receive")
-    for line in transfer.lines.select_related("product"):
+    lines = list(transfer.lines.select_related("product"))
+    # Lock the destination levels in a fixed order first (lines are in entry order).
+    lock_stock_levels_at(location=transfer.to_location, products=[line.product for line in lines])
+    for line in lines:
         stock_move(
             product=line.product,
             location=transfer.to_location,
