@@ -1,5 +1,6 @@
 # Two commands for a fresh machine with Python 3.11: `make run` and `make test`.
-PYTHON ?= python3.11
+# Both create .venv (from requirements-dev.txt, pinned) and .env (from .env.example) first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,16 +10,19 @@ PORT ?= 8000
 .PHONY: run test setup lint format bench clean
 
 $(PY):
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@test -n "$(PYTHON)" || { echo "Python 3.11 not found: install it, or make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+		echo "$(PYTHON) is not Python 3.11: make PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
 .env:
 	cp .env.example .env
 
+# Database tables, the staff roles and the demo data; each step is safe to repeat.
 setup: $(STAMP) .env
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_roles
@@ -27,11 +31,14 @@ setup: $(STAMP) .env
 run: setup
 	@echo ""
 	@echo "  OMS console: http://$(HOST):$(PORT)/admin/"
-	@echo "  Log in as admin / oms-demo (also: support, warehouse, inventory, finance; same password)"
-	@echo "  API docs:    http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Log in as admin / oms-demo (also support, warehouse, inventory, finance; same password)"
+	@echo "  API docs:    http://$(HOST):$(PORT)/api/docs/    Health: http://$(HOST):$(PORT)/health/"
+	@echo "  Stop with Ctrl-C."
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The whole suite: SQLite by default, PostgreSQL when DATABASE_URL points at one.
+# Extra pytest arguments: make test PYTEST_ARGS="-k admin -x"
 test: $(STAMP) .env
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -44,8 +51,12 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# Each bench/bench_*.py prints its results; BENCHMARKS.md records them with the machine.
 bench: $(STAMP) .env
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@found=0; for script in bench/bench_*.py; do \
+		[ -f "$$script" ] || continue; found=1; \
+		echo "== $$script"; PYTHONPATH=. $(PY) $$script || exit 1; \
+	done; [ $$found = 1 ] || echo "no benchmarks in bench/ yet"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -29,7 +29,7 @@ def dashboard_callback(request, context):
         {
             "title": "Units on hand",
             "value": stock["units_on_hand"],
-            "footnote": f"{stock['units_reserved']} reserved",
+            "footnote": f"{stock['units_reserved']:,} reserved",
             "href": reverse("admin:inventory_stocklevel_changelist"),
         },
         {
