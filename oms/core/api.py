@@ -18,9 +18,24 @@ class ModelPermissions(permissions.DjangoModelPermissions):
 
 
 class Pagination(pagination.PageNumberPagination):
+    """`?page=` and `?page_size=` (default API_PAGE_SIZE; a larger request is cut to 500)."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
 
     def __init__(self) -> None:
         self.page_size = settings.API_PAGE_SIZE
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}, at most {self.max_page_size})."
+                )
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters

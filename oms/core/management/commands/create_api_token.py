@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from knox.models import AuthToken
+from knox.settings import knox_settings
 
 
 class Command(BaseCommand):
@@ -16,12 +17,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expiry-days",
             type=int,
-            default=90,
-            help="days until the token expires (default 90; 0 = never)",
+            default=None,
+            help=(
+                "days until the token expires (default: REST_KNOX's TOKEN_TTL, i.e. "
+                "API_TOKEN_TTL_DAYS, 90 unless set; 0 = never)"
+            ),
         )
 
     def handle(self, *args, username, expiry_days, **options):
-        if expiry_days < 0:
+        if expiry_days is not None and expiry_days < 0:
             raise CommandError("--expiry-days must be 0 (never) or more")
         try:
             user = get_user_model().objects.get(username=username)
@@ -29,8 +33,14 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {username!r}") from None
         if not user.is_active:
             raise CommandError(f"User {username!r} is inactive")
-        expiry = timedelta(days=expiry_days) if expiry_days else None
+        if expiry_days is None:
+            expiry = knox_settings.TOKEN_TTL
+        else:
+            expiry = timedelta(days=expiry_days) if expiry_days else None
         instance, token = AuthToken.objects.create(user=user, expiry=expiry)
         until = instance.expiry.isoformat() if instance.expiry else "never"
-        self.stderr.write(f"Token for {username} (expires {until}). Send it as: Authorization: Token <token>")
+        # The note goes to stderr so that stdout is the token alone (scripts read it).
+        self.stderr.write(
+            f"Token for {username} (expires {until}). Send it as: Authorization: Token <token>"
+        )
         self.stdout.write(token)
