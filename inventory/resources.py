@@ -43,8 +43,17 @@ def unescape_formula(value: Any) -> Any:
 
 
 class TextWidget(widgets.CharWidget):
+    """Text, trimmed; a blank cell is None (see `optional`)."""
+
     def clean(self, value, row=None, **kwargs):
-        return unescape_formula(super().clean(value, row, **kwargs)).strip()
+        text = unescape_formula(super().clean(value, row, **kwargs)).strip()
+        return text or None
+
+
+def optional(attribute: str, column: str, widget: widgets.Widget) -> fields.Field:
+    """A column whose blank cell leaves the record's value as it is (a new record gets
+    the model's default), so a file with only some columns filled loses nothing."""
+    return fields.Field(attribute, column, widget, saves_null_values=False)
 
 
 class CodeWidget(widgets.ForeignKeyWidget):
@@ -128,17 +137,18 @@ class ConsoleResource(resources.ModelResource):
 
 
 class ProductResource(ConsoleResource):
-    """sku, barcode, name, weight and size, supplier code, active. Matched by SKU."""
+    """sku, barcode, name, weight and size, supplier code, active. Matched by SKU; a
+    blank cell keeps what the product has (a new product gets the model's default)."""
 
-    sku = fields.Field("sku", "sku", widget=TextWidget())
-    barcode = fields.Field("barcode", "barcode", widget=TextWidget(), default="")
-    name = fields.Field("name", "name", widget=TextWidget())
-    weight_grams = fields.Field("weight_grams", "weight_grams", WholeNumberWidget(), default=0)
-    length_mm = fields.Field("length_mm", "length_mm", WholeNumberWidget(), default=0)
-    width_mm = fields.Field("width_mm", "width_mm", WholeNumberWidget(), default=0)
-    height_mm = fields.Field("height_mm", "height_mm", WholeNumberWidget(), default=0)
-    supplier = fields.Field("supplier", "supplier", CodeWidget(Supplier, label="supplier"))
-    active = fields.Field("active", "active", YesNoWidget(), default=True)
+    sku = fields.Field("sku", "sku", TextWidget())
+    name = optional("name", "name", TextWidget())
+    barcode = optional("barcode", "barcode", TextWidget())
+    weight_grams = optional("weight_grams", "weight_grams", WholeNumberWidget())
+    length_mm = optional("length_mm", "length_mm", WholeNumberWidget())
+    width_mm = optional("width_mm", "width_mm", WholeNumberWidget())
+    height_mm = optional("height_mm", "height_mm", WholeNumberWidget())
+    supplier = optional("supplier", "supplier", CodeWidget(Supplier, label="supplier"))
+    active = optional("active", "active", YesNoWidget())
 
     export_related = ("supplier",)
 
@@ -180,18 +190,19 @@ class BinCodeWidget(CodeWidget):
 class OpeningStockResource(ConsoleResource):
     """sku, location, quantity (on hand), bin, safety_stock, reorder_point, reorder_qty.
 
-    On import, on hand is set to `quantity` through stock_adjust(counted=...), which writes
-    the ledger row; the settings columns are saved on the stock level. Re-importing the
-    same file finds nothing to change and skips every row.
+    On import, on hand is set to `quantity` (required) through stock_adjust(counted=...),
+    which writes the ledger row; the other columns are saved on the stock level, a blank
+    cell keeping its current value. Re-importing the same file finds nothing to change
+    and skips every row.
     """
 
     sku = fields.Field("product", "sku", CodeWidget(Product, "sku", label="product"))
     location = fields.Field("location", "location", CodeWidget(Location, label="location"))
     quantity = fields.Field("on_hand", "quantity", WholeNumberWidget())
-    bin = fields.Field("bin", "bin", BinCodeWidget(Bin, label="bin"))
-    safety_stock = fields.Field("safety_stock", "safety_stock", WholeNumberWidget(), default=0)
-    reorder_point = fields.Field("reorder_point", "reorder_point", WholeNumberWidget(), default=0)
-    reorder_qty = fields.Field("reorder_qty", "reorder_qty", WholeNumberWidget(), default=0)
+    bin = optional("bin", "bin", BinCodeWidget(Bin, label="bin"))
+    safety_stock = optional("safety_stock", "safety_stock", WholeNumberWidget())
+    reorder_point = optional("reorder_point", "reorder_point", WholeNumberWidget())
+    reorder_qty = optional("reorder_qty", "reorder_qty", WholeNumberWidget())
 
     SETTINGS = ("bin", "safety_stock", "reorder_point", "reorder_qty")
     export_related = ("product", "location", "bin")

@@ -704,6 +704,37 @@ def test_support_cannot_count(client, login):
     assert fresh(CycleCount, count.pk).status == "open"
 
 
+# -- Who may open the stock pages ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [(roles.INVENTORY, 200), (roles.WAREHOUSE, None), (roles.SUPPORT, 403), (roles.FINANCE, 403)],
+)
+def test_the_stock_pages_follow_the_roles(client, login, role, expected):
+    level = stocked(quantity=5)
+    order = _po(place=True, location=level.location, products=[level.product])
+    pages = {
+        "adjust": (url("stocklevel_adjust", level.pk), "inventory.adjust_stock"),
+        "receive at a location": (
+            url("location_receive", level.location_id),
+            "inventory.receive_stock",
+        ),
+        "receive a purchase order": (
+            url("purchaseorder_receive", order.pk),
+            "inventory.receive_stock",
+        ),
+        "new transfer": (url("transfer_add"), "inventory.transfer_stock"),
+        "new count": (url("cyclecount_add"), "inventory.count_stock"),
+        "opening stock import": (url("stocklevel_import"), "inventory.adjust_stock"),
+    }
+    user = login(role)
+
+    for name, (path, permission) in pages.items():
+        wanted = expected or (200 if user.has_perm(permission) else 403)
+        assert client.get(path).status_code == wanted, (role, name)
+
+
 # -- Read-only records ---------------------------------------------------------------------
 
 
@@ -876,6 +907,35 @@ def test_opening_stock_import_goes_through_the_ledger_and_reimport_changes_nothi
     assert sorted(imported.values_list("quantity", flat=True)) == [4, 12]  # once each
     assert set(imported.values_list("actor", flat=True)) == {user.pk}
     assert not list(all_violations())
+
+
+def test_blank_cells_keep_what_the_record_has(client, login):
+    location = LocationFactory(code="MAIN")
+    bin_ = BinFactory(location=location, code="K-01")
+    product = ProductFactory(sku="KEEP-1", name="Kept", barcode="4006381333931", weight_grams=80)
+    level = stocked(product=product, location=location, quantity=4)
+    StockLevel.objects.filter(pk=level.pk).update(bin=bin_, safety_stock=3, reorder_point=9)
+    login(roles.INVENTORY)
+
+    for name, content in (
+        (
+            "stocklevel",
+            "sku,location,quantity,bin,safety_stock,reorder_point\nKEEP-1,MAIN,6,,,12\n",
+        ),
+        ("product", "sku,barcode,name,weight_grams,active\nKEEP-1,,,95,\n"),
+    ):
+        preview = _upload(client, name, content)
+        assert _confirm(client, name, preview).status_code == 302
+
+    level.refresh_from_db()
+    assert (level.on_hand, level.bin, level.safety_stock, level.reorder_point) == (6, bin_, 3, 12)
+    product.refresh_from_db()
+    assert (product.name, product.barcode, product.weight_grams, product.active) == (
+        "Kept",
+        "4006381333931",
+        95,
+        True,
+    )
 
 
 def test_opening_stock_below_what_is_reserved_is_a_row_error(client, login):
