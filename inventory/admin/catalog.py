@@ -160,7 +160,7 @@ def availability(product: Product) -> dict:
                 by_location.get(level.location_id, 0),
                 level.reorder_point,
                 f"{forecast.daily_demand:.2f}" if forecast else "-",
-                forecast.suggested_reorder_point if forecast else "-",
+                forecast.suggested_reorder_point() if forecast else "-",
             ]
         )
     promise = available_to_promise(skus=[product.sku])[product.sku]

@@ -2,12 +2,11 @@
 Place / Receive / Cancel buttons that call the services, and replenishment (preview the
 candidates, then draft the purchase orders through replenishment_run)."""
 
-import dataclasses
-
 from django.contrib import admin, messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import TabularInline
 from unfold.decorators import action, display
@@ -112,22 +111,48 @@ def refuse_unless_draft(model, pk, formsets, what: str) -> None:
         )
 
 
-def as_table(items) -> dict:
-    """Rows of dataclasses, named tuples or dicts as an unfold table."""
-    items = list(items)
-    if not items:
-        return {"headers": [], "rows": []}
-    first = items[0]
-    if dataclasses.is_dataclass(first):
-        names = [field.name for field in dataclasses.fields(first)]
-        values = [[getattr(item, name) for name in names] for item in items]
-    elif isinstance(first, dict):
-        names = list(first)
-        values = [[item.get(name) for name in names] for item in items]
-    else:
-        names = list(getattr(first, "_fields", ()))
-        values = [[getattr(item, name) for name in names] for item in items]
-    return {"headers": [name.replace("_", " ") for name in names], "rows": values}
+def candidates_table(candidates) -> dict:
+    """replenishment_candidates as an unfold table: each stock level, its position and
+    what the run would order (or why it will not)."""
+    rows = []
+    for candidate in candidates:
+        level = candidate.stock_level
+        rows.append(
+            [
+                format_html(
+                    '<a href="{}" class="text-primary-600" title="{}">{}</a>',
+                    change_url(level),
+                    level.product.name,
+                    candidate.sku,
+                ),
+                level.location.code,
+                candidate.supplier.code if candidate.supplier else "-",
+                level.on_hand,
+                level.reserved,
+                candidate.on_order,
+                candidate.position,
+                level.reorder_point,
+                level.reorder_qty,
+                candidate.quantity if candidate.orderable else "-",
+                candidate.skip_reason,
+            ]
+        )
+    return {
+        "headers": [
+            "SKU",
+            "location",
+            "supplier",
+            "on hand",
+            "reserved",
+            "on order",
+            "position",
+            "reorder point",
+            "reorder qty",
+            "order",
+            "note",
+        ],
+        "rows": rows,
+    }
 
 
 @admin.register(PurchaseOrder)
@@ -332,23 +357,25 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
             else:
                 if drafted:
                     numbers = ", ".join(order.number for order in drafted)
+                    plural = "s" if len(drafted) != 1 else ""
                     messages.success(
                         request,
-                        f"Drafted {len(drafted)} purchase order{'s' if len(drafted) != 1 else ''}: "
-                        f"{numbers}. Check and place them.",
+                        f"Replenishment drafted {len(drafted)} purchase order{plural} "
+                        f"(new or extended drafts): {numbers}. Check them, then place them.",
                     )
                 else:
                     messages.info(request, "Nothing needs reordering: no purchase order drafted.")
                 return HttpResponseRedirect(
                     reverse("admin:inventory_purchaseorder_changelist") + "?status__exact=draft"
                 )
-        candidates = list(replenishment_candidates(location=location))
+        candidates = replenishment_candidates(location=location)
         return self.render_page(
             request,
             "admin/inventory/purchaseorder/replenishment.html",
             title="Replenishment",
             candidates=candidates,
-            candidates_table=as_table(candidates),
+            orderable=[candidate for candidate in candidates if candidate.orderable],
+            candidates_table=candidates_table(candidates),
             locations=Location.objects.filter(active=True).order_by("priority", "code"),
             location=location,
             submit_label="Draft replenishment purchase orders",

@@ -97,12 +97,14 @@ class StockLevelAdmin(
 
     @admin.display(description="suggested reorder point")
     def suggested(self, level: StockLevel) -> str:
+        """Advice from the demand forecast; staff decide and edit the reorder point."""
         forecast = forecasts_for([level]).get(level.pk)
         if forecast is None:
             return "no forecast yet"
         return (
-            f"{forecast.suggested_reorder_point} "
-            f"(forecast demand {forecast.daily_demand:.2f} a day)"
+            f"{forecast.suggested_reorder_point()}: forecast demand "
+            f"{forecast.daily_demand:.2f} a day (last {forecast.days} days) over a "
+            f"{forecast.lead_time_days}-day lead time, plus {forecast.safety_stock} safety stock"
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -781,6 +781,81 @@ def test_the_product_page_shows_availability_and_what_is_incoming(client, login)
     assert 'data-testid="product-availability"' in page.content.decode()
 
 
+# -- Replenishment and the forecast ---------------------------------------------------------
+
+
+def _low_level(*, on_hand=4, reorder_point=10, reorder_qty=12, sku="LOW-1"):
+    supplier = Supplier.objects.create(code=f"SUP-{sku}", name="Supplier", lead_time_days=5)
+    product = ProductFactory(sku=sku, supplier=supplier)
+    level = stocked(product=product, quantity=on_hand)
+    StockLevel.objects.filter(pk=level.pk).update(
+        reorder_point=reorder_point, reorder_qty=reorder_qty
+    )
+    return level
+
+
+def test_replenishment_previews_the_candidates_then_drafts_purchase_orders(client, login):
+    pytest.importorskip("inventory.services.replenishment")
+    level = _low_level()
+    orphan = stocked(product=ProductFactory(sku="ORPHAN-1"), location=level.location, quantity=1)
+    StockLevel.objects.filter(pk=orphan.pk).update(reorder_point=5)
+    user = login(roles.INVENTORY, *PO_RIGHTS)
+
+    page = client.get(url("purchaseorder_replenishment"))
+
+    assert page.status_code == 200
+    rows = {row[0]: row for row in page.context["candidates_table"]["rows"]}
+    (low,) = [row for sku, row in rows.items() if ">LOW-1<" in sku]
+    assert low[-2:] == [12, ""]  # orders one pack of 12; nothing stops it
+    (skipped,) = [row for sku, row in rows.items() if ">ORPHAN-1<" in sku]
+    assert skipped[-2:] == ["-", "no supplier"]
+    assert not PurchaseOrder.objects.exists()  # the preview writes nothing
+
+    response = client.post(url("purchaseorder_replenishment"), {"location": level.location_id})
+
+    assert response.status_code == 302
+    assert response["Location"] == url("purchaseorder_changelist") + "?status__exact=draft"
+    order = PurchaseOrder.objects.get()
+    assert (order.status, order.created_by, order.location_id) == ("draft", user, level.location_id)
+    assert list(order.lines.values_list("product__sku", "quantity_ordered")) == [("LOW-1", 12)]
+    assert any(order.number in text for text in texts(response))
+
+    # Run again: the draft counts as on order, so there is nothing more to draft.
+    again = client.post(url("purchaseorder_replenishment"), {})
+    assert PurchaseOrder.objects.count() == 1
+    assert any("Nothing needs reordering" in text for text in texts(again))
+
+
+def test_replenishment_needs_the_right_to_add_purchase_orders(client, login):
+    pytest.importorskip("inventory.services.replenishment")
+    _low_level()
+    for role in (roles.SUPPORT, roles.INVENTORY):
+        login(role)
+        assert client.get(url("purchaseorder_replenishment")).status_code == 403
+        assert client.post(url("purchaseorder_replenishment"), {}).status_code == 403
+    assert not PurchaseOrder.objects.exists()
+
+
+def test_the_forecast_suggests_a_reorder_point_on_the_product_and_stock_level_pages(client, login):
+    pytest.importorskip("inventory.forecast")
+    from inventory.services import stock_move
+
+    level = _low_level(on_hand=100, sku="FAST-1")
+    for _ in range(3):
+        stock_move(product=level.product, location=level.location, quantity=-10, reason="shipment")
+    login(roles.SUPPORT)
+
+    product_page = client.get(url("product_change", level.product_id))
+    (row,) = product_page.context["availability"]["levels_table"]["rows"]
+    daily_demand, suggested = row[-2], row[-1]
+    # 30 units shipped today, smoothed over 56 days (alpha 0.3): 9 a day; lead time 5 days.
+    assert daily_demand == "9.00"
+    assert suggested == 45
+
+    level_page = client.get(url("stocklevel_change", level.pk))
+    assert "45: forecast demand 9.00 a day" in level_page.content.decode()
+
+
 # -- Import and export ---------------------------------------------------------------------
 
 
