@@ -7,6 +7,11 @@ from inventory.services.purchasing import (
     purchase_order_create,
     purchase_order_place,
 )
+from inventory.services.replenishment import (
+    ReplenishmentCandidate,
+    replenishment_candidates,
+    replenishment_run,
+)
 from inventory.services.reservations import (
     Allocation,
     DemandLine,
@@ -35,6 +40,7 @@ __all__ = [
     "DemandLine",
     "OrderLine",
     "ReceiptLine",
+    "ReplenishmentCandidate",
     "count_cancel",
     "count_create",
     "count_post",
@@ -43,6 +49,8 @@ __all__ = [
     "purchase_order_cancel",
     "purchase_order_create",
     "purchase_order_place",
+    "replenishment_candidates",
+    "replenishment_run",
     "reserved_for",
     "stock_adjust",
     "stock_allocate",
