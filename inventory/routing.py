@@ -72,25 +72,39 @@ class PriorityRouter:
             f"{c.code}: " + ", ".join(f"{c.available.get(p, 0)}/{q}" for p, q in request.lines)
             for c in candidates
         ]
+        # Two lines may name the same product: a location ships them both only if it has
+        # their sum, so availability is used up line by line, never checked per line.
+        needed: dict[int, int] = {}
+        for product_id, quantity in request.lines:
+            needed[product_id] = needed.get(product_id, 0) + quantity
         for candidate in candidates:
-            if all(candidate.available.get(p, 0) >= q for p, q in request.lines):
+            if all(candidate.available.get(p, 0) >= q for p, q in needed.items()):
                 picks = [(i, candidate.location_id, q) for i, (_, q) in enumerate(request.lines)]
                 return Plan(picks, f"{candidate.code} can ship every line", considered)
         if not candidates:
             return Plan([], "no active location fulfils orders", considered)
         if request.allow_split:
             return self._split(request, candidates, considered)
-        best = max(
-            candidates, key=lambda c: sum(min(c.available.get(p, 0), q) for p, q in request.lines)
-        )
-        picks = [
-            (i, best.location_id, min(best.available.get(p, 0), q))
-            for i, (p, q) in enumerate(request.lines)
-            if best.available.get(p, 0) > 0
-        ]
+        covered = {c.location_id: self._take(request, c) for c in candidates}
+        best = max(candidates, key=lambda c: sum(q for _, _, q in covered[c.location_id]))
         return Plan(
-            picks, f"no single location has everything; {best.code} covers the most", considered
+            covered[best.location_id],
+            f"no single location has everything; {best.code} covers the most",
+            considered,
         )
+
+    @staticmethod
+    def _take(request: RoutingRequest, candidate: Candidate) -> list[tuple[int, int, int]]:
+        """What one location can give each line, in line order, without counting a unit
+        twice."""
+        left = dict(candidate.available)
+        picks = []
+        for index, (product_id, wanted) in enumerate(request.lines):
+            take = min(left.get(product_id, 0), wanted)
+            if take > 0:
+                picks.append((index, candidate.location_id, take))
+                left[product_id] -= take
+        return picks
 
     @staticmethod
     def _split(request: RoutingRequest, candidates: list[Candidate], considered: list[str]) -> Plan:
