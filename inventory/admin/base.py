@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from unfold.admin import ModelAdmin
 
+from inventory.forecast import demand_forecast
 from oms.core.exceptions import DomainError, ValidationFailed
 
 STATUS_LABELS = {
@@ -47,13 +48,7 @@ def requires(permission: str):
 
 def forecasts_for(levels: list) -> dict:
     """The demand forecast per stock level id ({} for no levels)."""
-    if not levels:
-        return {}
-    try:
-        from inventory.forecast import demand_forecast
-    except ImportError:  # the forecast module has not landed yet
-        return {}
-    return demand_forecast(stock_levels=levels)
+    return demand_forecast(stock_levels=levels) if levels else {}
 
 
 def _flatten(errors: Any, where: str = "") -> Iterator[str]:

@@ -28,6 +28,8 @@ from inventory.services import (
     purchase_order_cancel,
     purchase_order_create,
     purchase_order_place,
+    replenishment_candidates,
+    replenishment_run,
 )
 from oms.core.exceptions import DomainError, IllegalTransition
 
@@ -340,11 +342,6 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
     def replenishment(self, request: HttpRequest):
         """What is at or below its reorder point, and a button that drafts the purchase
         orders for it (one per supplier and location) through replenishment_run."""
-        from inventory.services.replenishment import (
-            replenishment_candidates,
-            replenishment_run,
-        )
-
         location = None
         location_id = request.POST.get("location") or request.GET.get("location")
         if location_id:

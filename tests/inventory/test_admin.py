@@ -34,6 +34,7 @@ from inventory.services import (
     purchase_order_create,
     purchase_order_place,
     stock_allocate,
+    stock_move,
     transfer_create,
     transfer_dispatch,
 )
@@ -795,7 +796,6 @@ def _low_level(*, on_hand=4, reorder_point=10, reorder_qty=12, sku="LOW-1"):
 
 
 def test_replenishment_previews_the_candidates_then_drafts_purchase_orders(client, login):
-    pytest.importorskip("inventory.services.replenishment")
     level = _low_level()
     orphan = stocked(product=ProductFactory(sku="ORPHAN-1"), location=level.location, quantity=1)
     StockLevel.objects.filter(pk=orphan.pk).update(reorder_point=5)
@@ -827,7 +827,6 @@ def test_replenishment_previews_the_candidates_then_drafts_purchase_orders(clien
 
 
 def test_replenishment_needs_the_right_to_add_purchase_orders(client, login):
-    pytest.importorskip("inventory.services.replenishment")
     _low_level()
     for role in (roles.SUPPORT, roles.INVENTORY):
         login(role)
@@ -837,9 +836,6 @@ def test_replenishment_needs_the_right_to_add_purchase_orders(client, login):
 
 
 def test_the_forecast_suggests_a_reorder_point_on_the_product_and_stock_level_pages(client, login):
-    pytest.importorskip("inventory.forecast")
-    from inventory.services import stock_move
-
     level = _low_level(on_hand=100, sku="FAST-1")
     for _ in range(3):
         stock_move(product=level.product, location=level.location, quantity=-10, reason="shipment")
