@@ -1,8 +1,10 @@
 """The demo business that `manage.py seed_demo` creates.
 
-Plain data plus the few rules that derive opening stock from it. Everything is
-deterministic: the same data on every machine and every run (no Faker, and the only
-variety comes from `random.Random` seeded with the SKU and location code).
+Plain data plus the few rules that derive opening stock and suppliers from it, and a few
+weeks of purchasing, transfers, counts and adjustments that the command replays through
+the inventory services. Everything is deterministic: the same data on every machine and
+every run (no Faker, and the only variety comes from `random.Random` seeded with the SKU
+and location code); only the expected dates move with the day of the seed.
 
 It covers what `../shared/data/wholesale_orders_sample.csv` refers to (SKUs WIDGET-RED,
 WIDGET-BLUE, GADGET-PRO, CABLE-USB-C-2M, BOLT-M8-50; wholesale customers ACME-01 and
@@ -59,6 +61,9 @@ LOCATIONS = (
         "country": "US",
         "priority": 30,
         "fulfils_orders": True,
+        # Sells in the store and ships web orders from the shelf; the warehouses leave
+        # channel_codes empty, so they serve every channel.
+        "channel_codes": ["store", "web"],
     },
 )
 
@@ -185,6 +190,97 @@ def ean13(first_12_digits: str) -> str:
 
 def barcode(product: DemoProduct) -> str:
     return ean13(f"{GS1_COMPANY_PREFIX}{product.item:05d}")
+
+
+# --- Suppliers ---------------------------------------------------------------------------
+
+SUPPLIERS = (
+    {
+        "code": "BRIGHTLINE",
+        "name": "Brightline Electronics Co., Ltd.",
+        "email": "orders@brightline.example",
+        "lead_time_days": 21,  # Shenzhen, by sea
+    },
+    {
+        "code": "VOLTCORE",
+        "name": "Voltcore Cables & Power",
+        "email": "sales@voltcore.example",
+        "lead_time_days": 14,
+    },
+    {
+        "code": "HARTWELL",
+        "name": "Hartwell Fasteners & Tools",
+        "email": "trade@hartwell.example",
+        "lead_time_days": 10,
+    },
+    {
+        "code": "MERIDIAN",
+        "name": "Meridian Office & Packaging Supply",
+        "email": "purchasing@meridian.example",
+        "lead_time_days": 5,
+    },
+)
+
+# Who supplies a product family: the SKU's first segment, or its first two segments where
+# one first segment spans two families (a tape measure is a tool, packing tape is not).
+SUPPLIER_BY_FAMILY = {
+    **dict.fromkeys(
+        (
+            "WIDGET",
+            "GADGET",
+            "HEADPHONES",
+            "EARBUDS",
+            "SPEAKER",
+            "WEBCAM",
+            "SSD",
+            "MOUSE",
+            "KEYBOARD",
+        ),
+        "BRIGHTLINE",
+    ),
+    **dict.fromkeys(("CABLE", "CHARGER", "POWERBANK", "ADAPTER", "HUB"), "VOLTCORE"),
+    **dict.fromkeys(
+        (
+            "BOLT",
+            "NUT",
+            "WASHER",
+            "SCREW",
+            "ANCHOR",
+            "DRIVER",
+            "HEX",
+            "PLIERS",
+            "HAMMER",
+            "TAPE-MEASURE",
+            "LEVEL",
+            "DRILL",
+            "TORCH",
+            "KNIFE",
+        ),
+        "HARTWELL",
+    ),
+    **dict.fromkeys(
+        (
+            "LAPTOP",
+            "MONITOR",
+            "DESK",
+            "MOUSEPAD",
+            "PHONE",
+            "TAPE-PACKING",
+            "LABELS",
+            "MAILER",
+            "BUBBLE",
+        ),
+        "MERIDIAN",
+    ),
+}
+
+
+def supplier_code(sku: str) -> str:
+    """The supplier of a SKU, by its family; KeyError for a family nobody supplies (a new
+    demo product needs its family listed above)."""
+    parts = sku.split("-")
+    family = "-".join(parts[:2])
+    return SUPPLIER_BY_FAMILY.get(family) or SUPPLIER_BY_FAMILY[parts[0]]
 
 
 # --- Stock -----------------------------------------------------------------------------------
@@ -355,4 +451,120 @@ STAFF = (
     {"role": roles.WAREHOUSE, "first_name": "Jordan", "last_name": "Lee"},
     {"role": roles.INVENTORY, "first_name": "Priya", "last_name": "Shah"},
     {"role": roles.FINANCE, "first_name": "Chris", "last_name": "Walker"},
+)
+
+
+# --- Purchasing and stock movements -----------------------------------------------------------
+
+# A few weeks of back-office work, replayed through the inventory services once: the first
+# run that finds none of its markers creates it all; later runs leave it (and whatever
+# staff did since) alone. Purchase order and count notes end with DEMO_MARKER; the
+# adjustments carry ADJUSTMENT_REFERENCE in the append-only ledger.
+DEMO_MARKER = "(seed_demo)"
+ADJUSTMENT_REFERENCE = "SEED-ADJUST"
+
+# Who does what (usernames from STAFF): the inventory planner buys, transfers and signs off
+# counts and write-offs; the warehouse receives and counts (DESIGN.md section 9).
+PLANNER = "inventory"
+WAREHOUSE_CLERK = "warehouse"
+
+
+class DemoPurchaseOrder(NamedTuple):
+    supplier: str
+    location: str
+    lines: tuple[tuple[str, int, Decimal], ...]  # (sku, quantity, unit cost)
+    expected_in_days: int  # from the day of the seed; negative: it was due in the past
+    note: str
+    placed: bool = True
+    deliveries: tuple[dict[str, int], ...] = ()  # one receipt each: sku -> quantity
+
+
+PURCHASE_ORDERS = (
+    DemoPurchaseOrder(
+        supplier="VOLTCORE",
+        location="WH-UK",
+        lines=(
+            ("CHARGER-USB-C-65W-UK", 150, Decimal("11.4000")),
+            ("POWERBANK-20K", 90, Decimal("16.9500")),
+            ("HUB-USB-C-7IN1", 70, Decimal("13.2000")),
+        ),
+        expected_in_days=14,
+        note="Autumn top-up for the UK; waiting for the budget sign-off. " + DEMO_MARKER,
+        placed=False,
+    ),
+    DemoPurchaseOrder(
+        supplier="BRIGHTLINE",
+        location="WH-NJ",
+        lines=(
+            ("GADGET-MINI", 120, Decimal("24.5000")),
+            ("HEADPHONES-ANC", 70, Decimal("48.0000")),
+        ),
+        expected_in_days=7,
+        note="Confirmed by Brightline; GADGET-MINI back in stock next week. " + DEMO_MARKER,
+    ),
+    DemoPurchaseOrder(
+        supplier="HARTWELL",
+        location="WH-NJ",
+        lines=(
+            ("BOLT-M6-30", 2000, Decimal("0.0600")),
+            ("NUT-M6", 3000, Decimal("0.0200")),
+            ("WASHER-M8", 4000, Decimal("0.0150")),
+        ),
+        expected_in_days=-1,
+        note="First pallet in; the washers and the rest of the nuts follow. " + DEMO_MARKER,
+        deliveries=({"BOLT-M6-30": 2000, "NUT-M6": 1500},),
+    ),
+    DemoPurchaseOrder(
+        supplier="MERIDIAN",
+        location="WH-UK",
+        lines=(
+            ("MONITOR-ARM", 30, Decimal("38.0000")),
+            ("LAPTOP-STAND", 40, Decimal("17.5000")),
+        ),
+        expected_in_days=-4,
+        note="Delivered in two drops. " + DEMO_MARKER,
+        deliveries=({"MONITOR-ARM": 30}, {"LAPTOP-STAND": 40}),
+    ),
+)
+
+
+class DemoTransfer(NamedTuple):
+    from_location: str
+    to_location: str
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+    expected_in_days: int
+    received: bool  # else left in transit
+
+
+TRANSFERS = (
+    DemoTransfer("WH-NJ", "ST-NYC", (("EARBUDS-BT", 12), ("POWERBANK-10K", 10)), -3, True),
+    # The store's empty webcam peg and its last Gadget Pro, refilled tomorrow.
+    DemoTransfer("WH-NJ", "ST-NYC", (("GADGET-PRO", 6), ("WEBCAM-1080P", 8)), 1, False),
+)
+
+
+class DemoCount(NamedTuple):
+    location: str
+    zone: str
+    note: str
+    variances: dict[str, int]  # sku -> counted minus on hand; every other line counts true
+    posted: bool  # else left open, nothing counted yet
+
+
+COUNTS = (
+    DemoCount(
+        "WH-UK",
+        "A",
+        "Weekly cycle count, zone A. " + DEMO_MARKER,
+        {"EARBUDS-BT": -2, "CABLE-LIGHTNING-1M": 1},
+        posted=True,
+    ),
+    DemoCount("WH-NJ", "C", "Quarterly count, bulky goods. " + DEMO_MARKER, {}, posted=False),
+)
+
+# (sku, location, signed quantity, note)
+ADJUSTMENTS = (
+    ("MOUSE-WIRELESS", "WH-NJ", -2, "damaged in aisle"),
+    ("TAPE-PACKING-48", "WH-NJ", -6, "used at the packing benches"),
+    ("SPEAKER-BT-MINI", "ST-NYC", -1, "display unit, scratched: written off"),
 )

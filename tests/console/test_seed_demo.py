@@ -1,12 +1,37 @@
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db.models import Count, F, Sum
+from django.utils import timezone
 
-from inventory.models import Bin, Location, Product, StockLevel, StockMovement
-from inventory.services import stock_move
+from inventory.models import (
+    Bin,
+    CycleCount,
+    CycleCountLine,
+    Location,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Transfer,
+    TransferLine,
+)
+from inventory.selectors import available_to_promise
+from inventory.services import (
+    ReceiptLine,
+    purchase_order_cancel,
+    replenishment_candidates,
+    stock_move,
+    stock_receive,
+)
+from oms.console import demo_data
+from oms.console.management.commands.seed_demo import Command as SeedDemo
+from oms.core.models import OutboxEvent
 from orders.models import Channel, Customer
 
 pytestmark = pytest.mark.django_db
@@ -46,18 +71,61 @@ def ean13_is_valid(code: str) -> bool:
 def snapshot() -> dict:
     """Every row count the seed touches, history included, and every stock figure."""
     User = get_user_model()
-    models = (Location, Bin, Product, StockLevel, StockMovement, Channel, Customer, User)
+    models = (
+        Location,
+        Bin,
+        Supplier,
+        Product,
+        StockLevel,
+        StockMovement,
+        Channel,
+        Customer,
+        User,
+        PurchaseOrder,
+        PurchaseOrderLine,
+        Transfer,
+        TransferLine,
+        CycleCount,
+        CycleCountLine,
+        OutboxEvent,
+    )
     counts = {model.__name__: model.objects.count() for model in models}
-    for model in (Location, Bin, Product, StockLevel, Channel, Customer):
+    for model in (
+        Location,
+        Bin,
+        Supplier,
+        Product,
+        StockLevel,
+        Channel,
+        Customer,
+        PurchaseOrder,
+        PurchaseOrderLine,
+        Transfer,
+        CycleCount,
+    ):
         counts[f"history of {model.__name__}"] = model.history.count()
     stock = dict(StockLevel.objects.values_list("pk", "on_hand").order_by("pk"))
+    statuses = {
+        "purchase orders": list(PurchaseOrder.objects.values_list("number", "status")),
+        "po lines": list(
+            PurchaseOrderLine.objects.values_list("pk", "quantity_received").order_by("pk")
+        ),
+        "transfers": list(Transfer.objects.values_list("number", "status")),
+        "counts": list(CycleCount.objects.values_list("pk", "status")),
+    }
     thresholds = list(
         StockLevel.objects.values_list("safety_stock", "reorder_point", "reorder_qty").order_by(
             "pk"
         )
     )
     memberships = list(User.objects.values_list("username", "groups__name").order_by("username"))
-    return {"counts": counts, "stock": stock, "thresholds": thresholds, "groups": memberships}
+    return {
+        "counts": counts,
+        "stock": stock,
+        "thresholds": thresholds,
+        "groups": memberships,
+        "statuses": statuses,
+    }
 
 
 def test_ean13_helper_rejects_a_wrong_check_digit():
@@ -124,14 +192,29 @@ def test_every_stock_level_equals_its_ledger():
     assert levels.count() >= 100
     for level in levels:
         assert level.on_hand == (level.ledger or 0), level
-    assert not StockMovement.objects.exclude(reference="SEED-OPENING").exists()
-    assert set(StockMovement.objects.values_list("reason", flat=True)) == {"receipt"}
-    # Each receipt is put into a bin of its own location.
-    assert not StockMovement.objects.filter(bin=None).exists()
-    assert not StockMovement.objects.exclude(bin__location=F("stock_level__location")).exists()
-    assert not StockMovement.objects.exclude(bin=F("stock_level__bin")).exists()
+    opening = StockMovement.objects.filter(reference="SEED-OPENING")
+    assert opening.count() >= 100
+    assert set(opening.values_list("reason", flat=True)) == {"receipt"}
+    assert set(StockMovement.objects.values_list("reason", flat=True)) == {
+        "receipt",
+        "transfer",
+        "count",
+        "adjustment",
+    }
+    # Opening stock, purchase order receipts and adjustments each name the pick bin of
+    # their own location.
+    binned = StockMovement.objects.filter(reason__in=["receipt", "adjustment"])
+    assert not binned.filter(bin=None).exists()
+    assert not binned.exclude(bin__location=F("stock_level__location")).exists()
+    assert not binned.exclude(bin=F("stock_level__bin")).exists()
     assert not StockLevel.objects.exclude(bin__location=F("location")).exists()
-    call_command("check_invariants", stdout=io.StringIO())  # raises on any violation
+
+
+def test_check_invariants_passes_after_seeding():
+    seed()
+    out = io.StringIO()
+    call_command("check_invariants", stdout=out)  # raises on any violation
+    assert "All invariants hold" in out.getvalue()
 
 
 def test_both_warehouses_can_ship_the_wholesale_sample_on_their_own():
@@ -217,9 +300,26 @@ def test_a_second_run_changes_nothing():
     before = snapshot()
     second = seed()
     assert snapshot() == before
-    assert "locations        3 created    0 existing" in first
-    assert "locations        0 created    3 existing" in second
-    assert "products         0 created" in second
+    assert "locations          3 created    0 existing" in first
+    assert "locations          0 created    3 existing" in second
+    assert "products           0 created" in second
+    assert "suppliers          4 created    0 existing" in first
+    assert "suppliers          0 created    4 existing" in second
+    for kind, n in (
+        ("purchase orders", 4),
+        ("transfers", 2),
+        ("cycle counts", 2),
+        ("adjustments", 3),
+    ):
+        assert f"{kind:<15} {n:>4} created    0 existing" in first
+        assert f"{kind:<15}    0 created {n:>4} existing" in second
+    assert (
+        "purchase orders    0 created    4 existing: "
+        "draft 1, ordered 1, partially received 1, received 1"
+    ) in second
+    assert "transfers          0 created    2 existing: in transit 1, received 1" in second
+    assert "demo activity created through the inventory services" in first
+    assert "demo activity was there already: left as it is" in second
     assert "Log in at http://127.0.0.1:8000/admin/ as admin / oms-demo" in second
 
 
@@ -249,3 +349,256 @@ def test_a_second_run_keeps_a_changed_password():
     seed()
     assert authenticate(username="warehouse", password="my-own-secret-42") == user
     assert authenticate(username="warehouse", password="oms-demo") is None
+
+
+# --- suppliers, locations' channels ---------------------------------------------------------
+
+
+def test_suppliers_and_every_active_product_has_one():
+    seed()
+    suppliers = Supplier.objects.all()
+    assert 3 <= suppliers.count() <= 4
+    for supplier in suppliers:
+        assert supplier.active and supplier.name and supplier.lead_time_days > 0
+        assert supplier.email.endswith(".example")
+        assert supplier.products.filter(active=True).exists(), supplier
+    assert not Product.objects.filter(active=True, supplier=None).exists()
+
+
+def test_suppliers_follow_the_product_family():
+    seed()
+    by_sku = dict(Product.objects.values_list("sku", "supplier__code"))
+    families = {}
+    for sku, code in by_sku.items():
+        families.setdefault(sku.split("-")[0], set()).add(code)
+    # One supplier per family, except tape: a tape measure is a tool, packing tape is not.
+    assert {family for family, codes in families.items() if len(codes) > 1} == {"TAPE"}
+    assert by_sku["TAPE-MEASURE-5M"] == by_sku["BOLT-M8-50"] == "HARTWELL"
+    assert by_sku["TAPE-PACKING-48"] == by_sku["MAILER-BOX-S"] == "MERIDIAN"
+    assert by_sku["CABLE-USB-C-2M"] == by_sku["CHARGER-USB-C-65W-UK"] == "VOLTCORE"
+    assert by_sku["GADGET-MINI"] == by_sku["WIDGET-RED"] == "BRIGHTLINE"
+    assert by_sku == {row.sku: demo_data.supplier_code(row.sku) for row in demo_data.PRODUCTS}
+
+
+def test_a_product_seeded_without_a_supplier_gets_its_familys():
+    seed()
+    Product.objects.filter(sku="HUB-USB-C-7IN1").update(supplier=None)
+    untouched = Product.history.exclude(sku="HUB-USB-C-7IN1").count()
+    out = seed()
+    assert Product.objects.get(sku="HUB-USB-C-7IN1").supplier.code == "VOLTCORE"
+    assert "suppliers given to 1 existing products" in out
+    assert Product.history.exclude(sku="HUB-USB-C-7IN1").count() == untouched
+
+
+def test_warehouses_serve_every_channel_and_the_store_ships_web_orders():
+    seed()
+    channels = dict(Location.objects.values_list("code", "channel_codes"))
+    assert channels == {"WH-NJ": [], "WH-UK": [], "ST-NYC": ["store", "web"]}
+    store = Location.objects.get(code="ST-NYC")
+    assert store.serves("web") and store.serves("store") and not store.serves("wholesale")
+
+
+def test_channel_codes_are_set_on_creation_only():
+    seed()
+    Location.objects.filter(code="ST-NYC").update(channel_codes=["store"])
+    seed()
+    assert Location.objects.get(code="ST-NYC").channel_codes == ["store"]
+
+
+# --- purchasing and stock movements ---------------------------------------------------------
+
+
+def demo_purchase_order(status: str) -> PurchaseOrder:
+    return PurchaseOrder.objects.get(status=status, note__contains="(seed_demo)")
+
+
+def test_one_purchase_order_in_each_stage():
+    seed()
+    statuses = list(PurchaseOrder.objects.values_list("status", flat=True).order_by("status"))
+    assert statuses == ["draft", "ordered", "partially_received", "received"]
+    inventory_user = get_user_model().objects.get(username="inventory")
+    assert not PurchaseOrder.objects.exclude(created_by=inventory_user).exists()
+    for purchase_order in PurchaseOrder.objects.all():
+        products = Product.objects.filter(pk__in=purchase_order.lines.values("product"))
+        assert set(products.values_list("supplier", flat=True)) == {purchase_order.supplier_id}
+        assert purchase_order.expected_date and purchase_order.lines.exists()
+        assert not purchase_order.lines.filter(unit_cost=None).exists()
+    assert not demo_purchase_order("draft").lines.filter(quantity_received__gt=0).exists()
+    assert not demo_purchase_order("ordered").lines.filter(quantity_received__gt=0).exists()
+    partial = demo_purchase_order("partially_received").lines
+    assert partial.filter(quantity_received=F("quantity_ordered")).exists()
+    assert partial.filter(
+        quantity_received__gt=0, quantity_received__lt=F("quantity_ordered")
+    ).exists()
+    assert partial.filter(quantity_received=0).exists()
+    received = demo_purchase_order("received").lines
+    assert not received.exclude(quantity_received=F("quantity_ordered")).exists()
+
+
+def test_what_was_received_on_purchase_orders_is_in_the_ledger():
+    seed()
+    for purchase_order in PurchaseOrder.objects.all():
+        for line in purchase_order.lines.all():
+            booked = StockMovement.objects.filter(
+                reason="receipt",
+                reference=purchase_order.number,
+                stock_level__product=line.product,
+                stock_level__location=purchase_order.location,
+            ).aggregate(total=Sum("quantity", default=0))["total"]
+            assert booked == line.quantity_received, (purchase_order, line)
+    warehouse = get_user_model().objects.get(username="warehouse")
+    receipts = StockMovement.objects.filter(reason="receipt").exclude(reference="SEED-OPENING")
+    assert receipts.count() == 4
+    assert not receipts.exclude(actor=warehouse).exists()
+
+
+def test_gadget_mini_is_out_of_stock_and_promised_for_next_week():
+    seed()
+    ordered = demo_purchase_order("ordered")
+    assert ordered.expected_date == timezone.localdate() + timedelta(days=7)
+    assert ordered.lines.filter(product__sku="GADGET-MINI").exists()
+    promise = available_to_promise(skus=["GADGET-MINI"])["GADGET-MINI"]
+    assert promise.available == 0
+    assert promise.date_for(1) == ordered.expected_date
+    assert promise.incoming == [(ordered.expected_date, 120, ordered.number)]
+
+
+def test_one_transfer_in_transit_and_one_received():
+    seed()
+    in_transit = Transfer.objects.get(status="in_transit")
+    received = Transfer.objects.get(status="received")
+    for transfer in (in_transit, received):
+        assert (transfer.from_location.code, transfer.to_location.code) == ("WH-NJ", "ST-NYC")
+        assert transfer.dispatched_at and transfer.expected_date
+    assert received.received_at and not in_transit.received_at
+    # In transit: out of the warehouse, not yet in the store (on hand nowhere).
+    moved = StockMovement.objects.filter(reference=in_transit.number)
+    assert set(moved.values_list("stock_level__location__code", flat=True)) == {"WH-NJ"}
+    assert sorted(moved.values_list("stock_level__product__sku", "quantity")) == sorted(
+        (line.product.sku, -line.quantity) for line in in_transit.lines.all()
+    )
+    # Received: every unit that left arrived.
+    moved = StockMovement.objects.filter(reference=received.number)
+    assert moved.filter(quantity__lt=0, stock_level__location__code="WH-NJ").count() == 2
+    assert moved.filter(quantity__gt=0, stock_level__location__code="ST-NYC").count() == 2
+    assert moved.aggregate(net=Sum("quantity"))["net"] == 0
+    # The store channel's ATP sees the webcams on their way.
+    webcams = available_to_promise(skus=["WEBCAM-1080P"], channel_code="store")["WEBCAM-1080P"]
+    assert webcams.by_location["ST-NYC"] == 0
+    assert webcams.incoming == [(in_transit.expected_date, 8, in_transit.number)]
+
+
+def test_the_posted_count_wrote_count_movements():
+    seed()
+    posted = CycleCount.objects.get(status="posted")
+    assert (posted.location.code, posted.zone) == ("WH-UK", "A")
+    assert posted.posted_at and posted.lines.count() >= 20
+    assert not posted.lines.filter(counted=None).exists()
+    variances = posted.lines.exclude(variance=0)
+    assert sorted(variances.values_list("stock_level__product__sku", "variance")) == [
+        ("CABLE-LIGHTNING-1M", 1),
+        ("EARBUDS-BT", -2),
+    ]
+    movements = StockMovement.objects.filter(reason="count")
+    assert movements.count() == 2
+    assert set(movements.values_list("reference", flat=True)) == {f"COUNT-{posted.pk}"}
+    assert sorted(movements.values_list("stock_level__product__sku", "quantity")) == [
+        ("CABLE-LIGHTNING-1M", 1),
+        ("EARBUDS-BT", -2),
+    ]
+    for line in posted.lines.select_related("stock_level"):
+        assert line.stock_level.on_hand == line.counted
+    open_count = CycleCount.objects.get(status="open")
+    assert (open_count.location.code, open_count.zone) == ("WH-NJ", "C")
+    assert open_count.lines.exists()
+    assert not open_count.lines.exclude(counted=None).exists()
+
+
+def test_adjustments_are_in_the_ledger_with_a_reason():
+    seed()
+    adjustments = StockMovement.objects.filter(reason="adjustment")
+    assert adjustments.count() == 3
+    assert set(adjustments.values_list("reference", flat=True)) == {"SEED-ADJUST"}
+    assert not adjustments.filter(note="").exists()
+    assert not adjustments.filter(quantity__gte=0).exists()
+    assert not adjustments.exclude(actor__username="inventory").exists()
+    damaged = adjustments.get(note="damaged in aisle")
+    assert (damaged.stock_level.product.sku, damaged.stock_level.location.code) == (
+        "MOUSE-WIRELESS",
+        "WH-NJ",
+    )
+    assert damaged.quantity == -2
+
+
+def test_some_stock_is_left_for_the_dashboard_and_replenishment():
+    seed()
+    low = StockLevel.objects.filter(reorder_point__gt=0, on_hand__lte=F("reorder_point"))
+    assert low.count() >= 5
+    candidates = replenishment_candidates()
+    to_order = {(c.sku, c.location.code) for c in candidates if c.orderable}
+    assert len(to_order) >= 3
+    assert all(c.orderable for c in candidates), "every active product has a supplier"
+    assert ("SSD-PORTABLE-1TB", "WH-NJ") in to_order
+    # What is already on order is not ordered again: GADGET-MINI at WH-NJ is low but covered.
+    assert low.filter(product__sku="GADGET-MINI", location__code="WH-NJ").exists()
+    assert ("GADGET-MINI", "WH-NJ") not in to_order
+
+
+def test_the_activity_is_created_once_even_after_staff_moved_on():
+    seed()
+    draft = demo_purchase_order("draft")
+    purchase_order_cancel(purchase_order=draft)
+    partial = demo_purchase_order("partially_received")
+    stock_receive(
+        location=partial.location,
+        lines=[
+            ReceiptLine(line.product, line.quantity_open)
+            for line in partial.lines.filter(quantity_received__lt=F("quantity_ordered"))
+        ],
+        purchase_order=partial,
+    )
+    before = snapshot()
+    out = seed()
+    assert snapshot() == before
+    assert "purchase orders    0 created    4 existing: ordered 1, received 2, cancelled 1" in out
+
+
+def test_an_older_demo_database_gets_the_activity_once_within_what_is_free(monkeypatch):
+    # A database seeded before the activity existed, where stock has moved since.
+    with monkeypatch.context() as patch:
+        patch.setattr(SeedDemo, "seed_activity", lambda *args: False)
+        seed()
+    assert not PurchaseOrder.objects.exists()
+    earbuds = StockLevel.objects.get(product__sku="EARBUDS-BT", location__code="WH-NJ")
+    stock_move(
+        product=earbuds.product,
+        location=earbuds.location,
+        quantity=5 - earbuds.on_hand,
+        reason="shipment",
+        reference="TEST",
+    )
+    mice = StockLevel.objects.get(product__sku="MOUSE-WIRELESS", location__code="WH-NJ")
+    stock_move(
+        product=mice.product,
+        location=mice.location,
+        quantity=-mice.on_hand,
+        reason="shipment",
+        reference="TEST",
+    )
+    Product.objects.filter(sku="LAPTOP-STAND").update(active=False)
+    out = seed()
+    assert "demo activity created" in out
+    # Goods in for a product deactivated since are refused: that drop is still to come.
+    meridian = PurchaseOrder.objects.get(supplier__code="MERIDIAN")
+    assert meridian.status == "partially_received"
+    assert meridian.lines.get(product__sku="LAPTOP-STAND").quantity_received == 0
+    received = Transfer.objects.get(status="received")
+    assert received.lines.get(product__sku="EARBUDS-BT").quantity == 5  # all there was
+    assert not StockMovement.objects.filter(
+        reason="adjustment", stock_level=mice
+    ).exists()  # nothing left to write off
+    assert StockMovement.objects.filter(reason="adjustment").count() == 2
+    call_command("check_invariants", stdout=io.StringIO())
+    before = snapshot()
+    seed()
+    assert snapshot() == before

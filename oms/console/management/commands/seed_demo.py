@@ -1,27 +1,72 @@
-"""`manage.py seed_demo`: a believable demo business (locations, bins, products, opening
-stock, channels, customers, one staff user per role), so a first `make run` shows a
-live console. The data is in oms/console/demo_data.py.
+"""`manage.py seed_demo`: a believable demo business (locations, bins, suppliers, products,
+opening stock, channels, customers, one staff user per role, and a few weeks of
+purchasing, transfers, cycle counts and adjustments), so a first `make run` shows a live
+console. The data is in oms/console/demo_data.py.
 
 Idempotent: every record is looked up by its natural key and created only when missing;
 an existing record is left as it is (no update, so no history row and no edit undone).
+The one exception fills a gap: a product without a supplier gets its family's supplier.
 Opening stock goes in through the inventory ledger only when its stock level is new.
+
+The demo activity (purchase orders, transfers, counts, adjustments) has no natural key:
+it is created once, through the inventory services as staff would, when none of its
+markers exists (see demo_data.DEMO_MARKER and ADJUSTMENT_REFERENCE); later runs leave it,
+and whatever staff did since, alone.
 """
 
 from collections import Counter
+from datetime import timedelta
 from itertools import cycle
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Count
+from django.utils import timezone
 
-from inventory.models import Bin, Location, Product, StockLevel
-from inventory.services import stock_move
+from inventory.models import (
+    Bin,
+    CycleCount,
+    Location,
+    Product,
+    PurchaseOrder,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    Transfer,
+)
+from inventory.services import (
+    OrderLine,
+    ReceiptLine,
+    count_create,
+    count_post,
+    count_record,
+    purchase_order_create,
+    purchase_order_place,
+    stock_adjust,
+    stock_move,
+    stock_receive,
+    transfer_create,
+    transfer_dispatch,
+    transfer_receive,
+)
 from oms.console import demo_data
 from oms.core.roles import roles_setup
 from orders.models import Channel, Customer
 
-KINDS = ("locations", "bins", "products", "stock levels", "channels", "customers", "users")
+KINDS = (
+    "locations",
+    "bins",
+    "suppliers",
+    "products",
+    "stock levels",
+    "channels",
+    "customers",
+    "users",
+)
+# Created once as a whole; "existing" counts what the database holds of each kind.
+ACTIVITY_KINDS = ("purchase orders", "transfers", "cycle counts", "adjustments")
 
 
 class Command(BaseCommand):
@@ -31,23 +76,35 @@ class Command(BaseCommand):
         self.created: Counter[str] = Counter()
         self.existing: Counter[str] = Counter()
         self.units_received = 0
+        self.suppliers_filled_in = 0
         with transaction.atomic():
             roles_setup()  # the groups the staff users join; also works before setup_roles
             locations = self.seed_locations()
             bins = self.seed_bins(locations)
-            products = self.seed_products()
+            suppliers = self.seed_suppliers()
+            products = self.seed_products(suppliers)
             self.seed_stock(locations, bins, products)
             self.seed_channels()
             self.seed_customers()
             self.seed_users()
+            activity_created = self.seed_activity(locations, suppliers, products)
         for kind in KINDS:
-            self.stdout.write(
-                f"{kind:<13} {self.created[kind]:>4} created {self.existing[kind]:>4} existing"
-            )
+            self.write_counts(kind)
+        for kind, breakdown in self.activity_breakdown().items():
+            self.write_counts(kind, breakdown)
+        if self.suppliers_filled_in:
+            self.stdout.write(f"suppliers given to {self.suppliers_filled_in} existing products")
         self.stdout.write(
             f"opening stock {self.units_received} units received, "
             f"ledger reference {demo_data.OPENING_REFERENCE}"
         )
+        if activity_created:
+            self.stdout.write(
+                "demo activity created through the inventory services; its adjustments "
+                f"carry ledger reference {demo_data.ADJUSTMENT_REFERENCE}"
+            )
+        else:
+            self.stdout.write("demo activity was there already: left as it is")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Log in at http://127.0.0.1:8000/admin/ as admin / {demo_data.DEMO_PASSWORD}"
@@ -56,6 +113,10 @@ class Command(BaseCommand):
 
     def count(self, kind: str, created: bool) -> None:
         (self.created if created else self.existing)[kind] += 1
+
+    def write_counts(self, kind: str, breakdown: str = "") -> None:
+        line = f"{kind:<15} {self.created[kind]:>4} created {self.existing[kind]:>4} existing"
+        self.stdout.write(f"{line}: {breakdown}" if breakdown else line)
 
     def seed_locations(self) -> dict[str, Location]:
         locations = {}
@@ -82,11 +143,20 @@ class Command(BaseCommand):
                 self.count("bins", created)
         return by_zone
 
-    def seed_products(self) -> dict[str, Product]:
+    def seed_suppliers(self) -> dict[str, Supplier]:
+        suppliers = {}
+        for row in demo_data.SUPPLIERS:
+            code, defaults = row["code"], {k: v for k, v in row.items() if k != "code"}
+            suppliers[code], created = Supplier.objects.get_or_create(code=code, defaults=defaults)
+            self.count("suppliers", created)
+        return suppliers
+
+    def seed_products(self, suppliers: dict[str, Supplier]) -> dict[str, Product]:
         products = {}
         for row in demo_data.PRODUCTS:
             length, width, height = row.dims_mm
-            products[row.sku], created = Product.objects.get_or_create(
+            supplier = suppliers[demo_data.supplier_code(row.sku)]
+            product, created = Product.objects.get_or_create(
                 sku=row.sku,
                 defaults={
                     "barcode": demo_data.barcode(row),
@@ -95,9 +165,16 @@ class Command(BaseCommand):
                     "length_mm": length,
                     "width_mm": width,
                     "height_mm": height,
+                    "supplier": supplier,
                     "active": row.active,
                 },
             )
+            if product.supplier_id is None:
+                # Seeded before products had suppliers: replenishment needs one to order.
+                product.supplier = supplier
+                product.save(update_fields=["supplier", "updated_at"])
+                self.suppliers_filled_in += 1
+            products[row.sku] = product
             self.count("products", created)
         return products
 
@@ -180,3 +257,179 @@ class Command(BaseCommand):
             )
             user.groups.add(Group.objects.get(name=row["role"]))
             self.count("users", True)
+
+    # --- demo activity -----------------------------------------------------------------
+
+    @staticmethod
+    def activity_exists() -> bool:
+        return (
+            PurchaseOrder.objects.filter(note__contains=demo_data.DEMO_MARKER).exists()
+            or CycleCount.objects.filter(note__contains=demo_data.DEMO_MARKER).exists()
+            # The ledger is append-only: this marker outlives any deleted order or count.
+            or StockMovement.objects.filter(reference=demo_data.ADJUSTMENT_REFERENCE).exists()
+        )
+
+    @staticmethod
+    def activity_querysets() -> dict[str, models.QuerySet]:
+        return {
+            "purchase orders": PurchaseOrder.objects.all(),
+            "transfers": Transfer.objects.all(),
+            "cycle counts": CycleCount.objects.all(),
+            "adjustments": StockMovement.objects.filter(reason=StockMovement.Reason.ADJUSTMENT),
+        }
+
+    def activity_breakdown(self) -> dict[str, str]:
+        """Per activity kind, what the database holds now by status."""
+        breakdown = dict.fromkeys(ACTIVITY_KINDS, "")
+        for kind, model in (
+            ("purchase orders", PurchaseOrder),
+            ("transfers", Transfer),
+            ("cycle counts", CycleCount),
+        ):
+            by_status = dict(model.objects.order_by().values_list("status").annotate(n=Count("id")))
+            breakdown[kind] = ", ".join(
+                f"{label.lower()} {by_status[value]}"
+                for value, label in model.Status.choices
+                if by_status.get(value)
+            )
+        return breakdown
+
+    def seed_activity(
+        self,
+        locations: dict[str, Location],
+        suppliers: dict[str, Supplier],
+        products: dict[str, Product],
+    ) -> bool:
+        """Replay the demo's purchasing and stock movements through the services, once.
+        Returns whether it was created now."""
+        for kind, queryset in self.activity_querysets().items():
+            self.existing[kind] = queryset.count()
+        if self.activity_exists():
+            return False
+        users = {
+            user.username: user
+            for user in get_user_model().objects.filter(
+                username__in=[demo_data.PLANNER, demo_data.WAREHOUSE_CLERK]
+            )
+        }
+        self.planner = users.get(demo_data.PLANNER)
+        self.clerk = users.get(demo_data.WAREHOUSE_CLERK)
+        self.today = timezone.localdate()
+        for row in demo_data.PURCHASE_ORDERS:
+            self.seed_purchase_order(row, locations, suppliers, products)
+        for row in demo_data.TRANSFERS:
+            self.seed_transfer(row, locations, products)
+        for row in demo_data.COUNTS:
+            self.seed_count(row, locations)
+        for sku, code, quantity, note in demo_data.ADJUSTMENTS:
+            self.seed_adjustment(products[sku], locations[code], quantity, note)
+        return True
+
+    @staticmethod
+    def stock_level(product: Product, location: Location) -> StockLevel | None:
+        return StockLevel.objects.filter(product=product, location=location).first()
+
+    def unreserved(self, product: Product, location: Location) -> int:
+        level = self.stock_level(product, location)
+        return level.on_hand - level.reserved if level else 0
+
+    def seed_purchase_order(
+        self,
+        row: demo_data.DemoPurchaseOrder,
+        locations: dict[str, Location],
+        suppliers: dict[str, Supplier],
+        products: dict[str, Product],
+    ) -> None:
+        location = locations[row.location]
+        purchase_order = purchase_order_create(
+            supplier=suppliers[row.supplier],
+            location=location,
+            lines=[
+                OrderLine(products[sku], quantity, unit_cost)
+                for sku, quantity, unit_cost in row.lines
+            ],
+            expected_date=self.today + timedelta(days=row.expected_in_days),
+            note=row.note,
+            actor=self.planner,
+        )
+        self.created["purchase orders"] += 1
+        if not row.placed:
+            return
+        purchase_order_place(purchase_order=purchase_order, actor=self.planner)
+        for delivery in row.deliveries:
+            lines = []
+            for sku, quantity in delivery.items():
+                if not products[sku].active:
+                    continue  # deactivated since it was seeded: goods in are refused
+                level = self.stock_level(products[sku], location)
+                lines.append(ReceiptLine(products[sku], quantity, level.bin if level else None))
+            if not lines:
+                continue
+            stock_receive(
+                location=location,
+                lines=lines,
+                purchase_order=purchase_order,
+                actor=self.clerk,
+            )
+
+    def seed_transfer(
+        self,
+        row: demo_data.DemoTransfer,
+        locations: dict[str, Location],
+        products: dict[str, Product],
+    ) -> None:
+        source = locations[row.from_location]
+        # Only unreserved stock may leave (orders may have claimed some since opening).
+        lines = []
+        for sku, wanted in row.lines:
+            quantity = min(wanted, self.unreserved(products[sku], source))
+            if quantity > 0:
+                lines.append(OrderLine(products[sku], quantity))
+        if not lines:
+            return
+        transfer = transfer_create(
+            from_location=source,
+            to_location=locations[row.to_location],
+            lines=lines,
+            expected_date=self.today + timedelta(days=row.expected_in_days),
+            actor=self.planner,
+        )
+        self.created["transfers"] += 1
+        transfer_dispatch(transfer=transfer, actor=self.clerk)
+        if row.received:
+            transfer_receive(transfer=transfer, actor=self.clerk)
+
+    def seed_count(self, row: demo_data.DemoCount, locations: dict[str, Location]) -> None:
+        count = count_create(
+            location=locations[row.location], zone=row.zone, note=row.note, actor=self.clerk
+        )
+        self.created["cycle counts"] += 1
+        if not row.posted:
+            return  # open: the sheet is printed, nothing counted yet
+        counted = {}
+        for line in count.lines.select_related("stock_level__product"):
+            level = line.stock_level
+            found = line.expected + row.variances.get(level.product.sku, 0)
+            counted[level.pk] = max(found, level.reserved)  # a count below reserved is refused
+        count_record(count=count, counted=counted, actor=self.clerk)
+        count_post(count=count, actor=self.planner)
+
+    def seed_adjustment(
+        self, product: Product, location: Location, quantity: int, note: str
+    ) -> None:
+        if quantity < 0:
+            quantity = -min(-quantity, self.unreserved(product, location))
+        if not quantity:
+            return
+        level = self.stock_level(product, location)
+        stock_adjust(
+            product=product,
+            location=location,
+            quantity=quantity,
+            reason=StockMovement.Reason.ADJUSTMENT,
+            reference=demo_data.ADJUSTMENT_REFERENCE,
+            note=note,
+            bin=level.bin if level else None,
+            actor=self.planner,
+        )
+        self.created["adjustments"] += 1
