@@ -197,7 +197,11 @@ def test_the_adjust_page_renders_in_the_console(client, login):
     html = page.content.decode()
     assert 'name="delta"' in html and 'name="counted"' in html and 'name="bin"' in html
     assert "Adjust stock" in html
-    assert "sidebar" in html or "nav" in html  # unfold's layout, not a bare form
+    # Inside the console: unfold's layout, the site header and the sidebar.
+    templates = {template.name for template in page.templates}
+    assert {"admin/base_site.html", "unfold/layouts/skeleton.html"} <= templates
+    assert "OMS back office" in html
+    assert reverse("admin:inventory_stocklevel_changelist") in html
 
 
 def test_support_cannot_adjust_and_does_not_see_the_button(client, login):
