@@ -216,7 +216,6 @@ SPECTACULAR_SETTINGS = {
 OMS_ROUTER = env.str("OMS_ROUTER", default="inventory.routing.PriorityRouter")
 
 
-
 def _nav(title, icon: str, model: str) -> dict:
     """A sidebar entry for a model's admin list, shown to users who may view it."""
     app_label, model_name = model.split(".")
@@ -259,7 +258,11 @@ UNFOLD = {
             {
                 "title": _("Console"),
                 "items": [
-                    {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
+                    {
+                        "title": _("Dashboard"),
+                        "icon": "dashboard",
+                        "link": reverse_lazy("admin:index"),
+                    },
                 ],
             },
             {

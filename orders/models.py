@@ -86,7 +86,9 @@ class Customer(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="customer_code_unique"),
+            models.UniqueConstraint(
+                fields=["code"], condition=~Q(code=""), name="customer_code_unique"
+            ),
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="customer_credit_gte_0"),
         ]
 

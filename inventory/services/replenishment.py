@@ -18,7 +18,15 @@ from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from inventory.models import Location, PurchaseOrder, PurchaseOrderLine, StockLevel, Supplier
+from inventory.models import (
+    Location,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+    Supplier,
+    Transfer,
+    TransferLine,
+)
 from inventory.services.purchasing import OrderLine, purchase_order_create
 
 logger = logging.getLogger(__name__)
@@ -120,15 +128,35 @@ def _open_quantity_subquery() -> Subquery:
     return Subquery(open_lines, output_field=IntegerField())
 
 
+def _in_transit_subquery() -> Subquery:
+    """Units on their way to the outer stock level's location by transfer: they will be
+    on hand there without a purchase order, so they count as on order."""
+    lines = (
+        TransferLine.objects.filter(
+            product_id=OuterRef("product_id"),
+            transfer__to_location_id=OuterRef("location_id"),
+            transfer__status__in=[Transfer.Status.DRAFT, Transfer.Status.IN_TRANSIT],
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Subquery(lines, output_field=IntegerField())
+
+
 def _candidates(
     *, location=None, stock_level_ids: Iterable[int] | None = None
 ) -> list[ReplenishmentCandidate]:
     """One query: levels with a reorder point at active locations for active products whose
-    position (on_hand - reserved + on order) is at or below the reorder point."""
+    position (on_hand - reserved + on order + transfers coming in) is at or below the reorder point."""
     levels = (
         StockLevel.objects.filter(reorder_point__gt=0, product__active=True, location__active=True)
         .select_related("product__supplier", "location")
-        .annotate(on_order=Coalesce(_open_quantity_subquery(), Value(0)))
+        .annotate(
+            on_order=Coalesce(_open_quantity_subquery(), Value(0))
+            + Coalesce(_in_transit_subquery(), Value(0))
+        )
         .annotate(position=F("on_hand") - F("reserved") + F("on_order"))
         .filter(position__lte=F("reorder_point"))
         .order_by("location__priority", "location__code", "product__sku")

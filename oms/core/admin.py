@@ -10,7 +10,15 @@ class OutboxEventAdmin(ModelAdmin):
     """Events waiting to leave, and the log of those that left. Read-only: only the
     delivery worker changes them."""
 
-    list_display = ["id", "topic", "aggregate_type", "aggregate_id", "status", "attempts", "created_at"]
+    list_display = [
+        "id",
+        "topic",
+        "aggregate_type",
+        "aggregate_id",
+        "status",
+        "attempts",
+        "created_at",
+    ]
     list_filter = ["status", "topic"]
     search_fields = ["topic", "aggregate_id"]
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]

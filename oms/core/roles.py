@@ -40,10 +40,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "inventory.receive_stock",
         "inventory.transfer_stock",
         "inventory.count_stock",
+        "inventory.add_supplier",
+        "inventory.change_supplier",
+        "inventory.add_purchaseorder",
+        "inventory.change_purchaseorder",
+        "inventory.place_purchaseorder",
     ),
-    FINANCE: (
-        "orders.change_customer",
-    ),
+    FINANCE: ("orders.change_customer",),
 }
 ROLES = (SUPPORT, WAREHOUSE, INVENTORY, FINANCE, ADMIN)
 

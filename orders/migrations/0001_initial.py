@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,99 +18,370 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', 'Use lower-case letters, digits, dash or underscore.')])),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('web', 'Web shop'), ('marketplace', 'Marketplace'), ('phone', 'Phone'), ('wholesale', 'Wholesale'), ('store', 'Store')], max_length=16)),
-                ('currency', models.CharField(choices=[('USD', 'USD · US dollar'), ('EUR', 'EUR · Euro'), ('GBP', 'GBP · Pound sterling'), ('CAD', 'CAD · Canadian dollar'), ('AUD', 'AUD · Australian dollar')], default='USD', max_length=3)),
-                ('ship_within_hours', models.PositiveIntegerField(default=48, help_text='The promise: an order must ship within this many hours (SLA).')),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Lower is served first when stock is short.')),
-                ('allow_split', models.BooleanField(default=False, help_text='May an order ship from several locations?')),
-                ('routing_policy', models.CharField(choices=[('fastest', 'Fastest'), ('cheapest', 'Cheapest')], default='fastest', max_length=16)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, dash or underscore.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web shop"),
+                            ("marketplace", "Marketplace"),
+                            ("phone", "Phone"),
+                            ("wholesale", "Wholesale"),
+                            ("store", "Store"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("USD", "USD · US dollar"),
+                            ("EUR", "EUR · Euro"),
+                            ("GBP", "GBP · Pound sterling"),
+                            ("CAD", "CAD · Canadian dollar"),
+                            ("AUD", "AUD · Australian dollar"),
+                        ],
+                        default="USD",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "ship_within_hours",
+                    models.PositiveIntegerField(
+                        default=48,
+                        help_text="The promise: an order must ship within this many hours (SLA).",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=100, help_text="Lower is served first when stock is short."
+                    ),
+                ),
+                (
+                    "allow_split",
+                    models.BooleanField(
+                        default=False, help_text="May an order ship from several locations?"
+                    ),
+                ),
+                (
+                    "routing_policy",
+                    models.CharField(
+                        choices=[("fastest", "Fastest"), ("cheapest", "Cheapest")],
+                        default="fastest",
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['priority', 'code'],
+                "ordering": ["priority", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.CharField(blank=True, help_text='Account code (wholesale customers).', max_length=32)),
-                ('kind', models.CharField(choices=[('retail', 'Retail'), ('wholesale', 'Wholesale')], default='retail', max_length=16)),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('credit_limit', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('payment_terms_days', models.PositiveIntegerField(default=0, help_text='0 = pays up front; 30 = net 30 (wholesale on terms).')),
-                ('currency', models.CharField(choices=[('USD', 'USD · US dollar'), ('EUR', 'EUR · Euro'), ('GBP', 'GBP · Pound sterling'), ('CAD', 'CAD · Canadian dollar'), ('AUD', 'AUD · Australian dollar')], default='USD', max_length=3)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True, help_text="Account code (wholesale customers).", max_length=32
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("retail", "Retail"), ("wholesale", "Wholesale")],
+                        default="retail",
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, db_index=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                (
+                    "credit_limit",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "payment_terms_days",
+                    models.PositiveIntegerField(
+                        default=0, help_text="0 = pays up front; 30 = net 30 (wholesale on terms)."
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("USD", "USD · US dollar"),
+                            ("EUR", "EUR · Euro"),
+                            ("GBP", "GBP · Pound sterling"),
+                            ("CAD", "CAD · Canadian dollar"),
+                            ("AUD", "AUD · Australian dollar"),
+                        ],
+                        default="USD",
+                        max_length=3,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('code', ''), _negated=True), fields=('code',), name='customer_code_unique'), models.CheckConstraint(condition=models.Q(('credit_limit__gte', 0)), name='customer_credit_gte_0')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("code", ""), _negated=True),
+                        fields=("code",),
+                        name="customer_code_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("credit_limit__gte", 0)), name="customer_credit_gte_0"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalChannel',
+            name="HistoricalChannel",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('code', models.CharField(db_index=True, max_length=32, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]*$', 'Use lower-case letters, digits, dash or underscore.')])),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('web', 'Web shop'), ('marketplace', 'Marketplace'), ('phone', 'Phone'), ('wholesale', 'Wholesale'), ('store', 'Store')], max_length=16)),
-                ('currency', models.CharField(choices=[('USD', 'USD · US dollar'), ('EUR', 'EUR · Euro'), ('GBP', 'GBP · Pound sterling'), ('CAD', 'CAD · Canadian dollar'), ('AUD', 'AUD · Australian dollar')], default='USD', max_length=3)),
-                ('ship_within_hours', models.PositiveIntegerField(default=48, help_text='The promise: an order must ship within this many hours (SLA).')),
-                ('priority', models.PositiveIntegerField(default=100, help_text='Lower is served first when stock is short.')),
-                ('allow_split', models.BooleanField(default=False, help_text='May an order ship from several locations?')),
-                ('routing_policy', models.CharField(choices=[('fastest', 'Fastest'), ('cheapest', 'Cheapest')], default='fastest', max_length=16)),
-                ('active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "code",
+                    models.CharField(
+                        db_index=True,
+                        max_length=32,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]*$",
+                                "Use lower-case letters, digits, dash or underscore.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web shop"),
+                            ("marketplace", "Marketplace"),
+                            ("phone", "Phone"),
+                            ("wholesale", "Wholesale"),
+                            ("store", "Store"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("USD", "USD · US dollar"),
+                            ("EUR", "EUR · Euro"),
+                            ("GBP", "GBP · Pound sterling"),
+                            ("CAD", "CAD · Canadian dollar"),
+                            ("AUD", "AUD · Australian dollar"),
+                        ],
+                        default="USD",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "ship_within_hours",
+                    models.PositiveIntegerField(
+                        default=48,
+                        help_text="The promise: an order must ship within this many hours (SLA).",
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveIntegerField(
+                        default=100, help_text="Lower is served first when stock is short."
+                    ),
+                ),
+                (
+                    "allow_split",
+                    models.BooleanField(
+                        default=False, help_text="May an order ship from several locations?"
+                    ),
+                ),
+                (
+                    "routing_policy",
+                    models.CharField(
+                        choices=[("fastest", "Fastest"), ("cheapest", "Cheapest")],
+                        default="fastest",
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical channel',
-                'verbose_name_plural': 'historical channels',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical channel",
+                "verbose_name_plural": "historical channels",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalCustomer',
+            name="HistoricalCustomer",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('code', models.CharField(blank=True, help_text='Account code (wholesale customers).', max_length=32)),
-                ('kind', models.CharField(choices=[('retail', 'Retail'), ('wholesale', 'Wholesale')], default='retail', max_length=16)),
-                ('name', models.CharField(max_length=200)),
-                ('email', models.EmailField(blank=True, db_index=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('credit_limit', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=12, validators=[django.core.validators.MinValueValidator(0)])),
-                ('payment_terms_days', models.PositiveIntegerField(default=0, help_text='0 = pays up front; 30 = net 30 (wholesale on terms).')),
-                ('currency', models.CharField(choices=[('USD', 'USD · US dollar'), ('EUR', 'EUR · Euro'), ('GBP', 'GBP · Pound sterling'), ('CAD', 'CAD · Canadian dollar'), ('AUD', 'AUD · Australian dollar')], default='USD', max_length=3)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "code",
+                    models.CharField(
+                        blank=True, help_text="Account code (wholesale customers).", max_length=32
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("retail", "Retail"), ("wholesale", "Wholesale")],
+                        default="retail",
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("email", models.EmailField(blank=True, db_index=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                (
+                    "credit_limit",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "payment_terms_days",
+                    models.PositiveIntegerField(
+                        default=0, help_text="0 = pays up front; 30 = net 30 (wholesale on terms)."
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("USD", "USD · US dollar"),
+                            ("EUR", "EUR · Euro"),
+                            ("GBP", "GBP · Pound sterling"),
+                            ("CAD", "CAD · Canadian dollar"),
+                            ("AUD", "AUD · Australian dollar"),
+                        ],
+                        default="USD",
+                        max_length=3,
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical customer',
-                'verbose_name_plural': 'historical customers',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical customer",
+                "verbose_name_plural": "historical customers",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),

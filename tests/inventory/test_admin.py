@@ -832,11 +832,16 @@ def test_replenishment_previews_the_candidates_then_drafts_purchase_orders(clien
 
 def test_replenishment_needs_the_right_to_add_purchase_orders(client, login):
     _low_level()
-    for role in (roles.SUPPORT, roles.INVENTORY):
+    for role in (roles.SUPPORT, roles.WAREHOUSE, roles.FINANCE):
         login(role)
         assert client.get(url("purchaseorder_replenishment")).status_code == 403
         assert client.post(url("purchaseorder_replenishment"), {}).status_code == 403
     assert not PurchaseOrder.objects.exists()
+    # Purchasing is the Inventory team's work (DESIGN.md section 9).
+    login(roles.INVENTORY)
+    assert client.get(url("purchaseorder_replenishment")).status_code == 200
+    client.post(url("purchaseorder_replenishment"), {})
+    assert PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT).count() == 1
 
 
 def test_the_forecast_suggests_a_reorder_point_on_the_product_and_stock_level_pages(client, login):

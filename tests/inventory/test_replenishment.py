@@ -472,3 +472,23 @@ def test_concurrent_runs_draft_each_unit_once():
     assert not failures
     assert PurchaseOrder.objects.count() == 1
     assert po_lines() == {level.product.sku: 10 for level in levels}
+
+
+def test_a_transfer_on_its_way_counts_as_on_order():
+    from inventory.services import OrderLine, transfer_create, transfer_dispatch
+
+    supplier = Supplier.objects.create(code="SUP-TR", name="Transit supplier", lead_time_days=3)
+    product = ProductFactory(supplier=supplier)
+    store, warehouse = LocationFactory(), LocationFactory()
+    level = stocked(product=product, location=store, quantity=2)
+    StockLevel.objects.filter(pk=level.pk).update(reorder_point=5, reorder_qty=10)
+    stocked(product=product, location=warehouse, quantity=20)
+    assert [c.sku for c in replenishment_candidates(location=store)] == [product.sku]
+
+    transfer = transfer_create(
+        from_location=warehouse, to_location=store, lines=[OrderLine(product, 8)]
+    )
+    transfer_dispatch(transfer=transfer)
+
+    assert replenishment_candidates(location=store) == []
+    assert replenishment_run(location=store) == []
