@@ -303,3 +303,14 @@ UNFOLD = {
         ],
     },
 }
+
+# Fraud scoring at capture (orders/rules.py): an order scoring at or above the threshold
+# waits on a fraud hold for review.
+OMS_FRAUD_RULES = {
+    "threshold": env.int("OMS_FRAUD_THRESHOLD", default=50),
+    "high_value": env.str("OMS_FRAUD_HIGH_VALUE", default="1000"),
+    "high_value_new_customer_score": 50,
+    "country_mismatch_score": 30,
+    "orders_per_address_per_hour": 3,
+    "velocity_score": 50,
+}

@@ -7,12 +7,15 @@ from simple_history.models import HistoricalRecords
 
 from oms.core.models import TimeStampedModel
 
+# ISO 4217 codes the shop sells in; the minor units say how many decimals a price may have.
+MINOR_UNITS = {"USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "JPY": 0}
 CURRENCY_CHOICES = [
     ("USD", "USD · US dollar"),
     ("EUR", "EUR · Euro"),
     ("GBP", "GBP · Pound sterling"),
     ("CAD", "CAD · Canadian dollar"),
     ("AUD", "AUD · Australian dollar"),
+    ("JPY", "JPY · Japanese yen"),
 ]
 
 channel_code_validator = RegexValidator(

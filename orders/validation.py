@@ -1,0 +1,352 @@
+"""Validation of a captured order, the same for every entry point (API, phone order form,
+CSV import, store). Errors come back in the API's shape: {"field": ["message"]}, nested
+for ship_to and lines, so each caller can name the field or row."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django_countries import countries
+
+from inventory.models import Product
+from orders.models import MINOR_UNITS, Channel, Customer
+
+# Format checks for the countries we ship to most; other countries' postcodes are
+# accepted as written (required unless the country has no postcodes).
+POSTCODE_PATTERNS = {
+    "US": r"\d{5}(-\d{4})?",
+    "CA": r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d",
+    "GB": r"(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPS-UW]|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})",
+    "DE": r"\d{5}",
+    "FR": r"\d{5}",
+    "NL": r"[1-9]\d{3} ?[A-Z]{2}",
+    "AU": r"\d{4}",
+}
+NO_POSTCODE = frozenset(
+    {"AE", "AG", "AO", "BS", "BZ", "CW", "FJ", "GH", "HK", "IE", "JM", "QA", "ZW"}
+)
+PAYMENT_STATUSES = ("pending", "authorized", "paid", "failed")
+
+
+@dataclass
+class LineInput:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass
+class CaptureInput:
+    """A validated order, ready to write."""
+
+    channel: Channel
+    external_ref: str
+    placed_at: datetime
+    currency: str
+    customer: Customer | None
+    customer_fields: dict
+    email: str
+    ship_to: dict
+    lines: list[LineInput]
+    payment: dict | None
+    bill_country: str = ""
+    requested_ship_date: date | None = None
+    po_number: str = ""
+    notes: str = ""
+    priority: int | None = None
+    holds: list[tuple[str, str, dict]] = field(default_factory=list)  # (kind, reason, data)
+
+
+def _text(value: Any, limit: int) -> str:
+    return str(value).strip()[:limit] if value is not None else ""
+
+
+def normalise_postcode(country: str, postcode: str) -> str:
+    return re.sub(r"\s+", " ", postcode.strip().upper())
+
+
+def check_postcode(country: str, postcode: str) -> str | None:
+    """An error message, or None when the postcode fits the country."""
+    if not postcode:
+        return None if country in NO_POSTCODE else "This field is required for this country."
+    pattern = POSTCODE_PATTERNS.get(country)
+    if pattern and not re.fullmatch(pattern, normalise_postcode(country, postcode)):
+        return f"{postcode!r} is not a valid {country} postcode."
+    return None
+
+
+def check_phone(phone: str, country: str) -> str | None:
+    try:
+        number = phonenumbers.parse(phone, country or None)
+    except phonenumbers.NumberParseException:
+        return f"{phone!r} is not a phone number."
+    if not phonenumbers.is_valid_number(number):
+        return f"{phone!r} is not a valid phone number."
+    return None
+
+
+def format_phone(phone: str, country: str) -> str:
+    if not phone:
+        return ""
+    return phonenumbers.format_number(
+        phonenumbers.parse(phone, country or None), phonenumbers.PhoneNumberFormat.E164
+    )
+
+
+def check_money(value: Any, currency: str) -> tuple[Decimal | None, str | None]:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None, "A decimal number is required."
+    if not amount.is_finite():
+        return None, "A decimal number is required."
+    if amount < 0:
+        return None, "Must be 0 or more."
+    places = MINOR_UNITS.get(currency, 2)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        return None, f"{currency} allows at most {places} decimal places."
+    return amount, None
+
+
+def _check_email(value: str) -> str | None:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return "Enter a valid e-mail address."
+    return None
+
+
+def _whole(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        return int(value)
+    return None
+
+
+def _ship_to(raw: Any) -> tuple[dict, dict]:
+    if not isinstance(raw, dict):
+        return {}, {"non_field_errors": ["An address object is required."]}
+    address = {
+        key: _text(raw.get(key), 200)
+        for key in (
+            "name",
+            "company",
+            "line1",
+            "line2",
+            "city",
+            "region",
+            "postcode",
+            "country",
+            "phone",
+        )
+    }
+    address["country"] = address["country"].upper()
+    errors: dict[str, list[str]] = {}
+    for key in ("name", "line1", "city", "country"):
+        if not address[key]:
+            errors[key] = ["This field is required."]
+    if address["country"] and address["country"] not in countries:
+        errors["country"] = [f"{address['country']!r} is not an ISO 3166-1 alpha-2 country code."]
+    elif address["country"]:
+        problem = check_postcode(address["country"], address["postcode"])
+        if problem:
+            errors["postcode"] = [problem]
+        else:
+            address["postcode"] = normalise_postcode(address["country"], address["postcode"])
+    if address["phone"]:
+        problem = check_phone(address["phone"], address["country"])
+        if problem:
+            errors["phone"] = [problem]
+        else:
+            address["phone"] = format_phone(address["phone"], address["country"])
+    return address, errors
+
+
+def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
+    """Check a capture request. Returns (input, {}) or (None, errors) — never half."""
+    if not isinstance(payload, dict):
+        return None, {"non_field_errors": ["A JSON object is required."]}
+    errors: dict[str, Any] = {}
+
+    channel = None
+    code = _text(payload.get("channel"), 32)
+    if not code:
+        errors["channel"] = ["This field is required."]
+    else:
+        channel = Channel.objects.filter(code=code, active=True).first()
+        if channel is None:
+            errors["channel"] = [f"Unknown or inactive channel {code!r}."]
+
+    external_ref = _text(payload.get("external_ref"), 101)
+    if not external_ref:
+        errors["external_ref"] = ["This field is required."]
+    elif len(external_ref) > 100:
+        errors["external_ref"] = ["At most 100 characters."]
+
+    placed_at = timezone.now()
+    if payload.get("placed_at") not in (None, ""):
+        parsed = (
+            parse_datetime(str(payload["placed_at"]))
+            if isinstance(payload["placed_at"], str)
+            else payload["placed_at"]
+        )
+        if not isinstance(parsed, datetime):
+            errors["placed_at"] = ["An ISO 8601 date and time is required."]
+        else:
+            placed_at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+
+    currency = _text(payload.get("currency"), 3).upper() or (channel.currency if channel else "")
+    if currency and currency not in MINOR_UNITS:
+        errors["currency"] = [
+            f"{currency!r} is not a currency we sell in ({', '.join(MINOR_UNITS)})."
+        ]
+
+    ship_to, address_errors = _ship_to(payload.get("ship_to"))
+    if address_errors:
+        errors["ship_to"] = address_errors
+
+    customer, customer_fields, email = None, {}, ""
+    raw_customer = payload.get("customer") or {}
+    if not isinstance(raw_customer, dict):
+        errors["customer"] = {"non_field_errors": ["An object is required."]}
+    else:
+        customer_errors = {}
+        customer_fields = {
+            "code": _text(raw_customer.get("code"), 32),
+            "name": _text(raw_customer.get("name"), 200),
+            "email": _text(raw_customer.get("email"), 254).lower(),
+            "phone": _text(raw_customer.get("phone"), 32),
+        }
+        email = customer_fields["email"]
+        if email and _check_email(email):
+            customer_errors["email"] = [_check_email(email)]
+        if customer_fields["phone"]:
+            problem = check_phone(customer_fields["phone"], ship_to.get("country", ""))
+            if problem:
+                customer_errors["phone"] = [problem]
+        if customer_fields["code"]:
+            customer = Customer.objects.filter(code=customer_fields["code"]).first()
+            if customer is None:
+                customer_errors["code"] = [f"Unknown customer code {customer_fields['code']!r}."]
+        if customer_errors:
+            errors["customer"] = customer_errors
+
+    lines, line_errors = [], []
+    raw_lines = payload.get("lines")
+    if not isinstance(raw_lines, list) or not raw_lines:
+        errors["lines"] = ["At least one line is required."]
+    else:
+        skus = {_text(line.get("sku"), 64).upper() for line in raw_lines if isinstance(line, dict)}
+        products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        for raw in raw_lines:
+            problems: dict[str, list[str]] = {}
+            if not isinstance(raw, dict):
+                line_errors.append({"non_field_errors": ["An object is required."]})
+                continue
+            sku = _text(raw.get("sku"), 64).upper()
+            product = products.get(sku)
+            if not sku:
+                problems["sku"] = ["This field is required."]
+            elif product is None:
+                problems["sku"] = [f"Unknown SKU {sku!r}."]
+            elif not product.active:
+                problems["sku"] = [f"{sku} is no longer sold (inactive)."]
+            quantity = _whole(raw.get("quantity"))
+            if quantity is None or quantity < 1:
+                problems["quantity"] = ["A whole number, 1 or more, is required."]
+            price, problem = check_money(raw.get("unit_price"), currency or "USD")
+            if raw.get("unit_price") in (None, ""):
+                problems["unit_price"] = ["This field is required."]
+            elif problem:
+                problems["unit_price"] = [problem]
+            line_errors.append(problems)
+            if not problems:
+                lines.append(LineInput(product, quantity, price))
+        if any(line_errors):
+            errors["lines"] = line_errors
+
+    payment = None
+    raw_payment = payload.get("payment")
+    if raw_payment not in (None, {}):
+        payment_errors = {}
+        if not isinstance(raw_payment, dict):
+            payment_errors["non_field_errors"] = ["An object is required."]
+        else:
+            status = _text(raw_payment.get("status"), 16).lower()
+            if status not in PAYMENT_STATUSES:
+                payment_errors["status"] = [f"One of: {', '.join(PAYMENT_STATUSES)}."]
+            amount, problem = check_money(raw_payment.get("amount", "0"), currency or "USD")
+            if problem:
+                payment_errors["amount"] = [problem]
+            payment = {
+                "status": status,
+                "amount": amount,
+                "reference": _text(raw_payment.get("reference"), 100),
+            }
+        if payment_errors:
+            errors["payment"] = payment_errors
+
+    bill_country = ""
+    if isinstance(payload.get("bill_to"), dict):
+        bill_country = _text(payload["bill_to"].get("country"), 2).upper()
+        if bill_country and bill_country not in countries:
+            errors["bill_to"] = {
+                "country": [f"{bill_country!r} is not an ISO 3166-1 alpha-2 country code."]
+            }
+
+    requested = None
+    if payload.get("requested_ship_date") not in (None, ""):
+        requested = parse_date(str(payload["requested_ship_date"]))
+        if requested is None:
+            errors["requested_ship_date"] = ["An ISO date (YYYY-MM-DD) is required."]
+        elif requested < placed_at.date():
+            errors["requested_ship_date"] = ["Cannot be before the order date."]
+
+    priority = None
+    if payload.get("priority") not in (None, ""):
+        priority = _whole(payload.get("priority"))
+        if priority is None:
+            errors["priority"] = ["A whole number, 0 or more, is required."]
+
+    if errors:
+        return None, errors
+    return (
+        CaptureInput(
+            channel=channel,
+            external_ref=external_ref,
+            placed_at=placed_at,
+            currency=currency,
+            customer=customer,
+            customer_fields=customer_fields,
+            email=email,
+            ship_to=ship_to,
+            lines=lines,
+            payment=payment,
+            bill_country=bill_country,
+            requested_ship_date=requested,
+            po_number=_text(payload.get("po_number"), 100),
+            notes=_text(payload.get("notes"), 5000),
+            priority=priority,
+        ),
+        {},
+    )
+
+
+__all__ = [
+    "CaptureInput",
+    "LineInput",
+    "check_money",
+    "check_phone",
+    "check_postcode",
+    "validate_capture",
+]
