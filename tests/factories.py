@@ -86,3 +86,45 @@ def stocked(*, product=None, location=None, quantity: int = 10) -> StockLevel:
         product=product, location=location, quantity=quantity, reason="receipt", reference="TEST"
     )
     return StockLevel.objects.get(product=product, location=location)
+
+
+def order_payload(**overrides) -> dict:
+    """A valid capture request (API.md's example shape); override any top-level key."""
+    payload = {
+        "channel": "web",
+        "external_ref": f"WEB-{factory.Faker._get_faker().unique.random_int(1, 10**9)}",
+        "placed_at": "2026-11-20T14:03:00Z",
+        "currency": "USD",
+        "customer": {"email": "ana@example.com", "name": "Ana Silva", "phone": "+1 415 555 0101"},
+        "ship_to": {
+            "name": "Ana Silva",
+            "company": "",
+            "line1": "1 Market St",
+            "line2": "",
+            "city": "San Francisco",
+            "region": "CA",
+            "postcode": "94105",
+            "country": "US",
+            "phone": "+1 415 555 0101",
+        },
+        "lines": [{"sku": "WIDGET-RED", "quantity": 2, "unit_price": "9.99"}],
+        "payment": {"status": "authorized", "amount": "19.98", "reference": "pi_123"},
+        "notes": "",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def captured_order(*, stock: int = 100, **overrides):
+    """An order through the real capture service, with a web channel and stock for its
+    SKUs at one warehouse (created when missing)."""
+    from orders.services import order_capture
+
+    payload = order_payload(**overrides)
+    ChannelFactory(code=payload["channel"])
+    location = LocationFactory(code="WH-TEST")
+    for line in payload["lines"]:
+        product = ProductFactory(sku=line["sku"])
+        if not StockLevel.objects.filter(product=product, location=location).exists() and stock:
+            stocked(product=product, location=location, quantity=stock)
+    return order_capture(payload=payload).order
