@@ -1,6 +1,8 @@
 """factory_boy factories for every app's models. Stock is never set on a factory: it
 comes from inventory services, so the ledger stays the truth (use `stocked`)."""
 
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -88,11 +90,14 @@ def stocked(*, product=None, location=None, quantity: int = 10) -> StockLevel:
     return StockLevel.objects.get(product=product, location=location)
 
 
+_refs = itertools.count(100001)
+
+
 def order_payload(**overrides) -> dict:
     """A valid capture request (API.md's example shape); override any top-level key."""
     payload = {
         "channel": "web",
-        "external_ref": f"WEB-{factory.Faker._get_faker().unique.random_int(1, 10**9)}",
+        "external_ref": f"WEB-{next(_refs)}",
         "placed_at": "2026-11-20T14:03:00Z",
         "currency": "USD",
         "customer": {"email": "ana@example.com", "name": "Ana Silva", "phone": "+1 415 555 0101"},
