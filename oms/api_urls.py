@@ -2,9 +2,19 @@
 
 from rest_framework.routers import DefaultRouter
 
-from inventory.api import ProductViewSet
+from inventory.api import (
+    AvailabilityViewSet,
+    ProductViewSet,
+    ReceiptViewSet,
+    StockAdjustmentViewSet,
+    StockLevelViewSet,
+)
 
 router = DefaultRouter()
 router.register("products", ProductViewSet, basename="product")
+router.register("stock-levels", StockLevelViewSet, basename="stock-level")
+router.register("availability", AvailabilityViewSet, basename="availability")
+router.register("stock-adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
+router.register("receipts", ReceiptViewSet, basename="receipt")
 
 urlpatterns = router.urls

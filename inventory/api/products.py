@@ -1,3 +1,5 @@
+"""GET /products/ and /products/{sku}/: the catalog, read-only, looked up by SKU."""
+
 from rest_framework import serializers, viewsets
 
 from inventory.filters import ProductFilter
