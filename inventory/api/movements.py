@@ -205,42 +205,40 @@ class ReceiptInputSerializer(serializers.Serializer):
         return purchase_order
 
     def validate_lines(self, lines: list[dict]) -> list[dict]:
-        """SKUs to products, in one query; an error list with one entry per line."""
         if not lines:
             raise serializers.ValidationError("At least one line is required.")
         if len(lines) > MAX_RECEIPT_LINES:
             raise serializers.ValidationError(f"At most {MAX_RECEIPT_LINES} lines per receipt.")
-        products = Product.objects.in_bulk(
-            [line["sku"].upper() for line in lines], field_name="sku"
-        )
-        errors = []
-        for line in lines:
-            line["product"] = products.get(line["sku"].upper())
-            errors.append({} if line["product"] else {"sku": [f"Unknown SKU: {line['sku']}"]})
-        if any(errors):
-            raise serializers.ValidationError(errors)
         return lines
 
     def validate(self, attrs: dict) -> dict:
-        """Bin codes at the receiving location; one line per SKU against a purchase order
-        (its open quantity is checked line by line, so a SKU split over two lines could
-        receive more than is open)."""
+        """Each line's SKU and bin code (at the receiving location), two queries for all
+        lines, every problem reported on its line at once. Against a purchase order a SKU
+        may appear on one line only: the service checks the open quantity line by line, so
+        a SKU split over two lines could receive more than is open."""
         location, lines = attrs["location"], attrs["lines"]
+        products = Product.objects.in_bulk(
+            [line["sku"].upper() for line in lines], field_name="sku"
+        )
         bins = bins_at(location, [line["bin"] for line in lines if line.get("bin")])
         first_line: dict[int, int] = {}
         errors = []
         for number, line in enumerate(lines, start=1):
             problems = {}
+            line["product"] = products.get(line["sku"].upper())
+            if line["product"] is None:
+                problems["sku"] = [f"Unknown SKU: {line['sku']}"]
+            elif attrs.get("purchase_order"):
+                seen = first_line.setdefault(line["product"].pk, number)
+                if seen != number:
+                    problems["sku"] = [
+                        f"{line['product'].sku} is on line {seen} already: "
+                        "receive a purchase order's SKU on one line."
+                    ]
             code = line.get("bin")
             line["bin"] = bins.get(code) if code else None
             if code and line["bin"] is None:
                 problems["bin"] = [f"No active bin {code} at {location.code}."]
-            seen = first_line.setdefault(line["product"].pk, number)
-            if attrs.get("purchase_order") and seen != number:
-                problems["sku"] = [
-                    f"{line['product'].sku} is on line {seen} already: "
-                    "receive a purchase order's SKU on one line."
-                ]
             errors.append(problems)
         if any(errors):
             raise serializers.ValidationError({"lines": errors})

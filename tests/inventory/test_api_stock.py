@@ -926,6 +926,23 @@ def test_receipt_against_a_cancelled_purchase_order_is_409(warehouse, red, east)
             {"lines": [{"bin": ["No active bin Z-99 at WH-EAST."]}]},
         ),
         (
+            # Every line's problems at once.
+            {
+                "lines": [
+                    {"sku": "WIDGET-RED", "quantity": 1},
+                    {"sku": "NOPE", "quantity": 1, "bin": "Z-99"},
+                    {"sku": "WIDGET-BLUE", "quantity": 1, "bin": "Z-98"},
+                ]
+            },
+            {
+                "lines": [
+                    {},
+                    {"sku": ["Unknown SKU: NOPE"], "bin": ["No active bin Z-99 at WH-EAST."]},
+                    {"bin": ["No active bin Z-98 at WH-EAST."]},
+                ]
+            },
+        ),
+        (
             {"lines": [{"sku": "WIDGET-RED", "quantity": 1}, {"sku": "OLD-1", "quantity": 1}]},
             {"lines": [{}, {"sku": ["OLD-1 is inactive."]}]},
         ),
