@@ -119,12 +119,16 @@ def purchase_order_record_receipt(
             status=purchase_order.status,
         )
     po_lines = {line.product_id: line for line in purchase_order.lines.select_for_update()}
+    # The same SKU may come on several receipt lines (several pallets): check the total.
+    receiving = Counter()
+    for line in lines:
+        receiving[line.product.pk] += line.quantity
     errors = []
     for line in lines:
         po_line = po_lines.get(line.product.pk)
         if po_line is None:
             errors.append({"sku": [f"{line.product.sku} is not on {purchase_order.number}."]})
-        elif line.quantity > po_line.quantity_open:
+        elif receiving[line.product.pk] > po_line.quantity_open:
             errors.append(
                 {
                     "quantity": [

@@ -77,10 +77,13 @@ def stock_move(
     bin: Bin | None = None,
     note: str = "",
     actor: AbstractBaseUser | None = None,
+    announce: bool = True,
 ) -> StockMovement:
     """Change on_hand by `quantity` (signed) and write the ledger row.
 
     Refused, with nothing changed, when the result would fall below what is reserved.
+    `announce=False` leaves the stock_available signal to a caller that moves several
+    lines and announces them once.
     """
     _check_quantity(quantity)
     if reason not in Reason.values:
@@ -118,7 +121,7 @@ def stock_move(
         available_after=free_before + quantity,
         reorder_point=level.reorder_point,
     )
-    if quantity > 0:
+    if quantity > 0 and announce:
         announce_available(product_ids=[product.pk], location_id=location.pk)
     return movement
 
@@ -212,7 +215,7 @@ def stock_receive(
         reference = reference or purchase_order.number
     # Lock every level first, in a fixed order; stock_move then finds each one held.
     lock_stock_levels_at(location=location, products=[line.product for line in lines])
-    return [
+    movements = [
         stock_move(
             product=line.product,
             location=location,
@@ -221,6 +224,10 @@ def stock_receive(
             reference=reference,
             bin=line.bin,
             actor=actor,
+            announce=False,
         )
         for line in lines
     ]
+    # One signal per receipt: waiting backorders are tried once, for every SKU received.
+    announce_available(product_ids=[line.product.pk for line in lines], location_id=location.pk)
+    return movements

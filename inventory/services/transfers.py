@@ -11,6 +11,7 @@ from django_fsm import TransitionNotAllowed
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
 from inventory.services.purchasing import OrderLine
 from inventory.services.stock import lock_stock_levels, lock_stock_levels_at, stock_move
+from inventory.signals import announce_available
 from oms.core.exceptions import IllegalTransition, InsufficientStock, ValidationFailed
 
 Reason = StockMovement.Reason
@@ -136,7 +137,11 @@ def transfer_receive(*, transfer: Transfer, actor=None) -> Transfer:
             reason=Reason.TRANSFER,
             reference=transfer.number,
             actor=actor,
+            announce=False,
         )
+    announce_available(
+        product_ids=[line.product_id for line in lines], location_id=transfer.to_location_id
+    )
     transfer.received_at = timezone.now()
     transfer.save(update_fields=["status", "received_at", "updated_at"])
     return transfer

@@ -484,3 +484,33 @@ def test_illegal_count_transitions_are_refused(world):
     count_cancel(count=cancelled)
     with refused(IllegalTransition, "cancelled"):
         count_post(count=cancelled)
+
+
+def test_a_po_receipt_cannot_exceed_what_is_open_across_lines_of_one_sku():
+    from inventory.models import PurchaseOrder, PurchaseOrderLine, StockMovement, Supplier
+    from inventory.services import (
+        OrderLine,
+        ReceiptLine,
+        purchase_order_create,
+        purchase_order_place,
+        stock_receive,
+    )
+    from oms.core.exceptions import ValidationFailed
+    from tests.factories import LocationFactory, ProductFactory
+
+    supplier = Supplier.objects.create(code="SUP-PALLETS", name="Pallets Ltd")
+    product, location = ProductFactory(), LocationFactory()
+    po = purchase_order_create(supplier=supplier, location=location, lines=[OrderLine(product, 5)])
+    purchase_order_place(purchase_order=po)
+
+    with pytest.raises(ValidationFailed) as refused:
+        stock_receive(
+            location=location,
+            lines=[ReceiptLine(product, 3), ReceiptLine(product, 3)],
+            purchase_order=po,
+        )
+
+    assert "Only 5" in str(refused.value.errors)
+    assert PurchaseOrderLine.objects.get().quantity_received == 0
+    assert PurchaseOrder.objects.get().status == PurchaseOrder.Status.ORDERED
+    assert not StockMovement.objects.exists()
