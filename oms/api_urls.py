@@ -9,6 +9,7 @@ from inventory.api import (
     StockAdjustmentViewSet,
     StockLevelViewSet,
 )
+from orders.api import OrderViewSet
 
 router = DefaultRouter()
 router.register("products", ProductViewSet, basename="product")
@@ -16,5 +17,6 @@ router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("availability", AvailabilityViewSet, basename="availability")
 router.register("stock-adjustments", StockAdjustmentViewSet, basename="stock-adjustment")
 router.register("receipts", ReceiptViewSet, basename="receipt")
+router.register("orders", OrderViewSet, basename="order")
 
 urlpatterns = router.urls
