@@ -9,9 +9,10 @@ from django.db.models import Q, Sum
 
 from orders.models import Channel, Customer, Hold, Order
 
-OPEN_STATUSES = [
-    s for s in Order.Status.values if s not in (Order.Status.CANCELLED, Order.Status.DELIVERED)
-]
+# Orders a customer on terms may still owe for: all but cancelled. A delivered order on
+# terms is exactly the one that is invoiced and due; it leaves the balance when its
+# payment_status stops being on_terms (paid).
+OPEN_STATUSES = [s for s in Order.Status.values if s != Order.Status.CANCELLED]
 
 
 def payment_status_for(*, payment: dict | None, customer: Customer | None, total: Decimal) -> str:
@@ -62,12 +63,17 @@ def open_balance(customer: Customer, *, exclude_order_id: int | None = None) -> 
     )
     if exclude_order_id:
         orders = orders.exclude(pk=exclude_order_id)
-    return orders.aggregate(total=Sum("total", default=Decimal("0")))["total"]
+    total = orders.aggregate(total=Sum("total", default=Decimal("0")))["total"]
+    # The same two places on every database (SQLite's SUM drops them: "600", not "600.00").
+    return Decimal(total).quantize(Decimal("0.01"))
 
 
 def credit_holds(*, customer: Customer | None, payment_status: str, total: Decimal) -> list:
     if payment_status != Order.PaymentStatus.ON_TERMS:
         return []
+    # Lock the account row until the capture commits: two orders of one customer captured
+    # at once are checked one after the other, so together they cannot pass the limit.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     balance = open_balance(customer)
     if balance + total > customer.credit_limit:
         return [
@@ -98,13 +104,18 @@ def fraud_holds(*, capture, customer: Customer | None, total: Decimal) -> list:
         reasons.append(
             f"billing country {capture.bill_country} differs from shipping country {capture.ship_to['country']}"
         )
+    # This order and the ones placed in the hour before it (an imported backlog is judged
+    # by when its orders were placed, not by orders placed since).
     since = capture.placed_at - timedelta(hours=1)
-    same_address = Order.objects.filter(
-        Q(ship_line1__iexact=capture.ship_to["line1"]),
-        ship_postcode=capture.ship_to["postcode"],
-        ship_country=capture.ship_to["country"],
-        placed_at__gte=since,
-    ).count()
+    same_address = (
+        1
+        + Order.objects.filter(
+            Q(ship_line1__iexact=capture.ship_to["line1"]),
+            ship_postcode=capture.ship_to["postcode"],
+            ship_country=capture.ship_to["country"],
+            placed_at__range=(since, capture.placed_at),
+        ).count()
+    )
     if same_address >= rules["orders_per_address_per_hour"]:
         score += rules["velocity_score"]
         reasons.append(f"{same_address} orders to this address in the last hour")

@@ -33,6 +33,24 @@ NO_POSTCODE = frozenset(
     {"AE", "AG", "AO", "BS", "BZ", "CW", "FJ", "GH", "HK", "IE", "JM", "QA", "ZW"}
 )
 PAYMENT_STATUSES = ("pending", "authorized", "paid", "failed")
+# What the columns hold (an order line's quantity, prices, totals, priority): larger
+# values are refused here rather than failing in the database.
+MAX_QUANTITY = 1_000_000
+MAX_PRIORITY = 1_000_000
+MAX_UNIT_PRICE = Decimal("1e10")  # OrderLine.unit_price: 12 digits, 2 decimals
+MAX_TOTAL = Decimal("1e12")  # Order.total, Payment.amount: 14 digits, 2 decimals
+# ship_to keys and their column widths on Order.
+ADDRESS_FIELDS = {
+    "name": 200,
+    "company": 200,
+    "line1": 200,
+    "line2": 200,
+    "city": 100,
+    "region": 100,
+    "postcode": 20,
+    "country": 2,
+    "phone": 32,
+}
 
 
 @dataclass
@@ -100,7 +118,9 @@ def format_phone(phone: str, country: str) -> str:
     )
 
 
-def check_money(value: Any, currency: str) -> tuple[Decimal | None, str | None]:
+def check_money(
+    value: Any, currency: str, maximum: Decimal = MAX_TOTAL
+) -> tuple[Decimal | None, str | None]:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -109,6 +129,8 @@ def check_money(value: Any, currency: str) -> tuple[Decimal | None, str | None]:
         return None, "A decimal number is required."
     if amount < 0:
         return None, "Must be 0 or more."
+    if amount >= maximum:
+        return None, f"Must be less than {maximum:f}."
     places = MINOR_UNITS.get(currency, 2)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
         return None, f"{currency} allows at most {places} decimal places."
@@ -133,28 +155,28 @@ def _whole(value: Any) -> int | None:
     return None
 
 
+def _parse(parser, value: Any):
+    """A dateparse result, or None when the text is not one (a well-formed but impossible
+    date such as 2026-02-30 raises ValueError in Django's parsers)."""
+    try:
+        return parser(str(value))
+    except ValueError:
+        return None
+
+
 def _ship_to(raw: Any) -> tuple[dict, dict]:
     if not isinstance(raw, dict):
         return {}, {"non_field_errors": ["An address object is required."]}
-    address = {
-        key: _text(raw.get(key), 200)
-        for key in (
-            "name",
-            "company",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postcode",
-            "country",
-            "phone",
-        )
-    }
+    # Read whole (the 1000 is a guard, not a column); too long is an error, not a cut.
+    address = {key: _text(raw.get(key), 1000) for key in ADDRESS_FIELDS}
     address["country"] = address["country"].upper()
     errors: dict[str, list[str]] = {}
     for key in ("name", "line1", "city", "country"):
         if not address[key]:
             errors[key] = ["This field is required."]
+    for key, limit in ADDRESS_FIELDS.items():
+        if key not in ("country", "phone") and len(address[key]) > limit:
+            errors[key] = [f"At most {limit} characters."]
     if address["country"] and address["country"] not in countries:
         errors["country"] = [f"{address['country']!r} is not an ISO 3166-1 alpha-2 country code."]
     elif address["country"]:
@@ -196,7 +218,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
     placed_at = timezone.now()
     if payload.get("placed_at") not in (None, ""):
         parsed = (
-            parse_datetime(str(payload["placed_at"]))
+            _parse(parse_datetime, payload["placed_at"])
             if isinstance(payload["placed_at"], str)
             else payload["placed_at"]
         )
@@ -205,7 +227,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
         else:
             placed_at = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
-    currency = _text(payload.get("currency"), 3).upper() or (channel.currency if channel else "")
+    currency = _text(payload.get("currency"), 20).upper() or (channel.currency if channel else "")
     if currency and currency not in MINOR_UNITS:
         errors["currency"] = [
             f"{currency!r} is not a currency we sell in ({', '.join(MINOR_UNITS)})."
@@ -222,19 +244,26 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
     else:
         customer_errors = {}
         customer_fields = {
-            "code": _text(raw_customer.get("code"), 32),
+            "code": _text(raw_customer.get("code"), 33),
             "name": _text(raw_customer.get("name"), 200),
-            "email": _text(raw_customer.get("email"), 254).lower(),
-            "phone": _text(raw_customer.get("phone"), 32),
+            "email": _text(raw_customer.get("email"), 255).lower(),
+            "phone": _text(raw_customer.get("phone"), 1000),
         }
         email = customer_fields["email"]
-        if email and _check_email(email):
-            customer_errors["email"] = [_check_email(email)]
+        if email and (len(email) > 254 or _check_email(email)):
+            customer_errors["email"] = ["Enter a valid e-mail address."]
         if customer_fields["phone"]:
             problem = check_phone(customer_fields["phone"], ship_to.get("country", ""))
             if problem:
                 customer_errors["phone"] = [problem]
-        if customer_fields["code"]:
+            else:
+                # Stored as E.164, like the ship-to phone (and within Customer.phone's 32).
+                customer_fields["phone"] = format_phone(
+                    customer_fields["phone"], ship_to.get("country", "")
+                )
+        if len(customer_fields["code"]) > 32:
+            customer_errors["code"] = ["At most 32 characters."]
+        elif customer_fields["code"]:
             customer = Customer.objects.filter(code=customer_fields["code"]).first()
             if customer is None:
                 customer_errors["code"] = [f"Unknown customer code {customer_fields['code']!r}."]
@@ -264,7 +293,11 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
             quantity = _whole(raw.get("quantity"))
             if quantity is None or quantity < 1:
                 problems["quantity"] = ["A whole number, 1 or more, is required."]
-            price, problem = check_money(raw.get("unit_price"), currency or "USD")
+            elif quantity > MAX_QUANTITY:
+                problems["quantity"] = [f"At most {MAX_QUANTITY} per line."]
+            price, problem = check_money(
+                raw.get("unit_price"), currency or "USD", maximum=MAX_UNIT_PRICE
+            )
             if raw.get("unit_price") in (None, ""):
                 problems["unit_price"] = ["This field is required."]
             elif problem:
@@ -274,6 +307,8 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
                 lines.append(LineInput(product, quantity, price))
         if any(line_errors):
             errors["lines"] = line_errors
+        elif sum(line.unit_price * line.quantity for line in lines) >= MAX_TOTAL:
+            errors["lines"] = [f"The order total must be less than {MAX_TOTAL:f}."]
 
     payment = None
     raw_payment = payload.get("payment")
@@ -298,7 +333,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
 
     bill_country = ""
     if isinstance(payload.get("bill_to"), dict):
-        bill_country = _text(payload["bill_to"].get("country"), 2).upper()
+        bill_country = _text(payload["bill_to"].get("country"), 100).upper()
         if bill_country and bill_country not in countries:
             errors["bill_to"] = {
                 "country": [f"{bill_country!r} is not an ISO 3166-1 alpha-2 country code."]
@@ -306,7 +341,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
 
     requested = None
     if payload.get("requested_ship_date") not in (None, ""):
-        requested = parse_date(str(payload["requested_ship_date"]))
+        requested = _parse(parse_date, payload["requested_ship_date"])
         if requested is None:
             errors["requested_ship_date"] = ["An ISO date (YYYY-MM-DD) is required."]
         elif requested < placed_at.date():
@@ -315,8 +350,12 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
     priority = None
     if payload.get("priority") not in (None, ""):
         priority = _whole(payload.get("priority"))
-        if priority is None:
-            errors["priority"] = ["A whole number, 0 or more, is required."]
+        if priority is None or not 0 <= priority <= MAX_PRIORITY:
+            errors["priority"] = [f"A whole number from 0 to {MAX_PRIORITY} is required."]
+
+    po_number = _text(payload.get("po_number"), 101)
+    if len(po_number) > 100:
+        errors["po_number"] = ["At most 100 characters."]
 
     if errors:
         return None, errors
@@ -334,7 +373,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
             payment=payment,
             bill_country=bill_country,
             requested_ship_date=requested,
-            po_number=_text(payload.get("po_number"), 100),
+            po_number=po_number,
             notes=_text(payload.get("notes"), 5000),
             priority=priority,
         ),

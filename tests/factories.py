@@ -133,3 +133,19 @@ def captured_order(*, stock: int = 100, **overrides):
         if not StockLevel.objects.filter(product=product, location=location).exists() and stock:
             stocked(product=product, location=location, quantity=stock)
     return order_capture(payload=payload).order
+
+
+class WholesaleCustomerFactory(CustomerFactory):
+    """A wholesale account on net-30 terms, within a credit limit."""
+
+    code = factory.Sequence(lambda n: f"ACCT-{n:03d}")
+    kind = Customer.Kind.WHOLESALE
+    credit_limit = 1000
+    payment_terms_days = 30
+
+
+def ship_to(**overrides) -> dict:
+    """order_payload's ship-to address with some fields changed. Orders of one test that
+    should not look alike to the fraud rules (3 to one address within an hour) differ
+    in line1 or placed_at."""
+    return {**order_payload()["ship_to"], **overrides}

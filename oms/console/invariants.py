@@ -3,7 +3,7 @@
 
 from importlib import import_module
 
-CHECKS = ("inventory.invariants",)
+CHECKS = ("inventory.invariants", "orders.invariants")
 
 
 def all_violations():

@@ -8,9 +8,11 @@ from orders.models import Order
 
 
 def lock_order(order: Order | int) -> Order:
-    """Lock and reload the order row: two clerks never move the same order at once."""
+    """Lock and reload the order row: two clerks never move the same order at once.
+    Only the order's row (of=self): the customer is an outer join, which PostgreSQL will
+    not lock, and the channel is shared by every order of it."""
     return (
-        Order.objects.select_for_update()
+        Order.objects.select_for_update(of=("self",))
         .select_related("channel", "customer")
         .get(pk=getattr(order, "pk", order))
     )

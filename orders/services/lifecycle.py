@@ -1,6 +1,7 @@
 """After capture: confirm, reserve, hold, resolve, cancel."""
 
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -154,6 +155,15 @@ def hold_resolve(*, hold: Hold, note: str = "", actor=None, system: str = "") ->
     return hold
 
 
+def _close_holds(*, order: Order, actor=None, note: str) -> int:
+    """Close the open holds of an order that is being cancelled (nothing left to review)."""
+    return order.holds.filter(resolved_at__isnull=True).update(
+        resolved_at=timezone.now(),
+        resolved_by=actor if getattr(actor, "pk", None) else None,
+        resolution_note=note,
+    )
+
+
 @transaction.atomic
 def order_cancel(*, order: Order, reason: str, actor=None, system: str = "") -> Order:
     """Cancel the whole order before its first shipment leaves; reservations are released
@@ -171,9 +181,7 @@ def order_cancel(*, order: Order, reason: str, actor=None, system: str = "") -> 
     OrderLine.objects.filter(order=order).update(
         quantity_cancelled=F("quantity") - F("quantity_shipped"), quantity_reserved=0
     )
-    order.holds.filter(resolved_at__isnull=True).update(
-        resolved_at=timezone.now(), resolution_note="order cancelled"
-    )
+    _close_holds(order=order, actor=actor, note="order cancelled")
     move(order, "cancel", actor=actor, system=system, reason=reason.strip())
     if released:
         order_event(
@@ -200,13 +208,15 @@ def order_lines_cancel(
             f"Order {order.number} is {order.get_status_display().lower()}; its lines can no longer be cancelled.",
             status=order.status,
         )
+    if not quantities:
+        raise ValidationFailed({"lines": ["Name at least one line to cancel."]})
     lines = {line.line_no: line for line in order.lines.select_for_update()}
     errors = {}
     for line_no, quantity in quantities.items():
         line = lines.get(line_no)
         if line is None:
             errors[str(line_no)] = ["No such line."]
-        elif not isinstance(quantity, int) or quantity < 1:
+        elif not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             errors[str(line_no)] = ["A whole number, 1 or more, is required."]
         elif quantity > line.quantity - line.quantity_shipped - line.quantity_cancelled:
             errors[str(line_no)] = [
@@ -224,15 +234,27 @@ def order_lines_cancel(
             quantity_cancelled=F("quantity_cancelled") + quantity,
             quantity_reserved=F("quantity_reserved") - from_reserved,
         )
+    # What the customer is charged follows what is still ordered (as an edit does).
+    total_before = order.total
+    order.subtotal = sum(
+        (line.unit_price * (line.quantity - line.quantity_cancelled) for line in order.lines.all()),
+        Decimal("0"),
+    )
+    order.total = order.subtotal + order.shipping_total
+    order.save(update_fields=["subtotal", "total", "updated_at"])
     order_event(
         order=order,
         kind="lines_cancelled",
         message=f"Cancelled {', '.join(f'{q} × {lines[n].sku}' for n, q in quantities.items())}: {reason.strip()}",
         actor=actor,
-        data={"lines": {str(n): q for n, q in quantities.items()}},
+        data={
+            "lines": {str(n): q for n, q in quantities.items()},
+            "total": {"before": str(total_before), "after": str(order.total)},
+        },
     )
     remaining = order.lines.filter(quantity__gt=F("quantity_cancelled")).exists()
     if not remaining:
+        _close_holds(order=order, actor=actor, note="every line cancelled")
         move(order, "cancel", actor=actor, reason="every line cancelled")
     elif order.status == S.BACKORDERED:
         order_allocate(order=order, actor=actor)
