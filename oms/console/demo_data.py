@@ -6,6 +6,8 @@ the inventory services. Everything is deterministic: the same data on every mach
 every run (no Faker, and the only variety comes from `random.Random` seeded with the SKU
 and location code); only the expected dates move with the day of the seed.
 
+The demo orders (captured through the order services) are planned in demo_orders.py.
+
 It covers what `../shared/data/wholesale_orders_sample.csv` refers to (SKUs WIDGET-RED,
 WIDGET-BLUE, GADGET-PRO, CABLE-USB-C-2M, BOLT-M8-50; wholesale customers ACME-01 and
 NORTHWIND), so the sample imports cleanly on a fresh install.
@@ -424,6 +426,16 @@ WHOLESALE_CUSTOMERS = (
         "phone": "+1 206 555 0100",
         "currency": "USD",
         "credit_limit": Decimal("25000.00"),
+        "payment_terms_days": 30,
+    },
+    # Over its credit line: the demo's credit holds are its orders (see demo_orders.py).
+    {
+        "code": "GLOBEX",
+        "name": "Globex Hardware Supply",
+        "email": "purchasing@globex.example",
+        "phone": "+1 312 555 0147",
+        "currency": "USD",
+        "credit_limit": Decimal("4000.00"),
         "payment_terms_days": 30,
     },
 )

@@ -1,10 +1,13 @@
 import io
+import re
+import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
-from django.db.models import Count, F, Sum
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from inventory.models import (
@@ -15,6 +18,7 @@ from inventory.models import (
     Product,
     PurchaseOrder,
     PurchaseOrderLine,
+    Reservation,
     StockLevel,
     StockMovement,
     Supplier,
@@ -29,10 +33,12 @@ from inventory.services import (
     stock_move,
     stock_receive,
 )
-from oms.console import demo_data
+from oms.console import demo_data, demo_orders
+from oms.console.management.commands.seed_demo import DEFAULT_ORDERS
 from oms.console.management.commands.seed_demo import Command as SeedDemo
 from oms.core.models import OutboxEvent
-from orders.models import Channel, Customer
+from orders.models import Channel, Customer, Hold, Order, OrderEvent, OrderLine, Payment
+from orders.services import order_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +61,15 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def seed() -> str:
+# Every demo order scenario once (demo_orders.SCENARIOS) and a few more. Tests about the
+# rest of the business seed no orders (each order costs a capture); the tests about the
+# whole demo seed these, and one seeds the default number, as `make run` does.
+FEW_ORDERS = 24
+
+
+def seed(orders: int = 0) -> str:
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--orders", str(orders), stdout=out)
     return out.getvalue()
 
 
@@ -88,6 +100,12 @@ def snapshot() -> dict:
         CycleCount,
         CycleCountLine,
         OutboxEvent,
+        Order,
+        OrderLine,
+        OrderEvent,
+        Payment,
+        Hold,
+        Reservation,
     )
     counts = {model.__name__: model.objects.count() for model in models}
     for model in (
@@ -102,9 +120,13 @@ def snapshot() -> dict:
         PurchaseOrderLine,
         Transfer,
         CycleCount,
+        Order,
+        OrderLine,
+        Hold,
     ):
         counts[f"history of {model.__name__}"] = model.history.count()
     stock = dict(StockLevel.objects.values_list("pk", "on_hand").order_by("pk"))
+    reserved = dict(StockLevel.objects.values_list("pk", "reserved").order_by("pk"))
     statuses = {
         "purchase orders": list(PurchaseOrder.objects.values_list("number", "status")),
         "po lines": list(
@@ -112,6 +134,13 @@ def snapshot() -> dict:
         ),
         "transfers": list(Transfer.objects.values_list("number", "status")),
         "counts": list(CycleCount.objects.values_list("pk", "status")),
+        "orders": list(Order.objects.values_list("number", "status", "updated_at").order_by("pk")),
+        "order lines": list(
+            OrderLine.objects.values_list(
+                "pk", "quantity", "quantity_reserved", "quantity_cancelled"
+            ).order_by("pk")
+        ),
+        "holds": list(Hold.objects.values_list("pk", "resolved_at").order_by("pk")),
     }
     thresholds = list(
         StockLevel.objects.values_list("safety_stock", "reorder_point", "reorder_qty").order_by(
@@ -122,6 +151,7 @@ def snapshot() -> dict:
     return {
         "counts": counts,
         "stock": stock,
+        "reserved": reserved,
         "thresholds": thresholds,
         "groups": memberships,
         "statuses": statuses,
@@ -211,7 +241,7 @@ def test_every_stock_level_equals_its_ledger():
 
 
 def test_check_invariants_passes_after_seeding():
-    seed()
+    seed(FEW_ORDERS)
     out = io.StringIO()
     call_command("check_invariants", stdout=out)  # raises on any violation
     assert "All invariants hold" in out.getvalue()
@@ -281,7 +311,9 @@ def test_customers():
     )
     retail = Customer.objects.filter(kind="retail")
     assert retail.count() >= 10
-    assert all(c.email.split("@")[1] in {"example.com", "example.org"} for c in retail)
+    # Fictional addresses only (RFC 2606); demo orders add new shoppers at example.net.
+    domains = {c.email.split("@")[1] for c in retail if c.email}
+    assert domains <= {"example.com", "example.org", "example.net"}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -296,10 +328,12 @@ def test_one_staff_user_per_role_who_can_log_in(role):
 
 
 def test_a_second_run_changes_nothing():
-    first = seed()
+    first = seed(FEW_ORDERS)
     before = snapshot()
-    second = seed()
+    second = seed(FEW_ORDERS)
     assert snapshot() == before
+    assert f"orders          {FEW_ORDERS:>4} created    0 existing: " in first
+    assert f"orders             0 created {FEW_ORDERS:>4} existing: " in second
     assert "locations          3 created    0 existing" in first
     assert "locations          0 created    3 existing" in second
     assert "products           0 created" in second
@@ -324,20 +358,20 @@ def test_a_second_run_changes_nothing():
 
 
 def test_a_second_run_does_not_top_up_stock_that_moved():
-    seed()
+    seed(FEW_ORDERS)
     level = StockLevel.objects.get(product__sku="WIDGET-RED", location__code="WH-NJ")
-    stock_move(
+    stock_move(  # down to what the demo orders hold
         product=level.product,
         location=level.location,
-        quantity=-level.on_hand,
+        quantity=level.reserved - level.on_hand,
         reason="adjustment",
         reference="TEST",
     )
     level.safety_stock = 7
     level.save(update_fields=["safety_stock"])
-    seed()
+    seed(FEW_ORDERS)
     level.refresh_from_db()
-    assert (level.on_hand, level.safety_stock) == (0, 7)
+    assert (level.on_hand, level.safety_stock) == (level.reserved, 7)
     assert level.movements.count() == 2
 
 
@@ -567,7 +601,7 @@ def test_an_older_demo_database_gets_the_activity_once_within_what_is_free(monke
     # A database seeded before the activity existed, where stock has moved since.
     with monkeypatch.context() as patch:
         patch.setattr(SeedDemo, "seed_activity", lambda *args: False)
-        seed()
+        seed(orders=0)
     assert not PurchaseOrder.objects.exists()
     earbuds = StockLevel.objects.get(product__sku="EARBUDS-BT", location__code="WH-NJ")
     stock_move(
@@ -602,3 +636,182 @@ def test_an_older_demo_database_gets_the_activity_once_within_what_is_free(monke
     before = snapshot()
     seed()
     assert snapshot() == before
+
+
+# --- demo orders ----------------------------------------------------------------------------
+
+DEMO_REF = re.compile(r"DEMO-(WEB|MARKETPLACE|PHONE|WHOLESALE|STORE)-\d{6}")
+
+
+def demo_orders_in_db():
+    return Order.objects.filter(external_ref__startswith="DEMO-")
+
+
+def test_the_default_demo_orders_cover_every_channel_and_status_and_leave_stock():
+    started = time.monotonic()
+    out = seed(DEFAULT_ORDERS)
+    elapsed = time.monotonic() - started
+    assert elapsed < 60, f"seeding with {DEFAULT_ORDERS} orders took {elapsed:.0f} s"
+    orders = demo_orders_in_db()
+    assert orders.count() == DEFAULT_ORDERS == 300
+    assert all(DEMO_REF.fullmatch(ref) for ref in orders.values_list("external_ref", flat=True))
+    # Every channel, and wholesale orders for both trade accounts of the sample CSV.
+    assert set(orders.values_list("channel__code", flat=True)) == {
+        "web",
+        "marketplace",
+        "phone",
+        "wholesale",
+        "store",
+    }
+    assert {"ACME-01", "NORTHWIND"} <= set(
+        orders.filter(channel__code="wholesale").values_list("customer__code", flat=True)
+    )
+    # Every status the order services reach before fulfilment exists, in sane shares.
+    by_status = dict(orders.order_by().values_list("status").annotate(n=Count("id")))
+    assert set(by_status) == {"allocated", "backordered", "on_hold", "cancelled"}
+    assert by_status["allocated"] > DEFAULT_ORDERS / 2
+    assert all(n >= 5 for n in by_status.values()), by_status
+    # Backorders wait for the Gadget Mini, out of stock everywhere.
+    waiting = OrderLine.objects.filter(
+        order__in=orders.filter(status="backordered"), quantity__gt=F("quantity_reserved")
+    )
+    assert set(waiting.values_list("sku", flat=True)) == {"GADGET-MINI"}
+    # Holds: payment (unpaid, failed), credit (the big wholesale order), fraud (billing
+    # country differs, high value), address (opened by support after allocation).
+    open_holds = Hold.objects.filter(order__in=orders, resolved_at=None)
+    assert set(open_holds.values_list("kind", flat=True)) == {
+        "payment",
+        "credit",
+        "fraud",
+        "address",
+    }
+    assert not orders.filter(status="on_hold").exclude(holds__resolved_at=None).exists()
+    credit = open_holds.filter(kind="credit").first()
+    assert credit.order.customer.code == "GLOBEX"
+    assert credit.order.total > credit.order.customer.credit_limit
+    fraud = open_holds.filter(kind="fraud").first()
+    assert "billing country" in fraud.reason and fraud.order.total >= 1000
+    assert open_holds.filter(kind="payment", reason="Payment failed.").exists()
+    assert open_holds.filter(kind="payment", reason="Awaiting payment.").exists()
+    # Resolved holds: the order went on to be allocated (or waits for stock).
+    resolved = Hold.objects.filter(order__in=orders, resolved_at__isnull=False).exclude(
+        order__status="cancelled"
+    )
+    assert set(resolved.values_list("kind", flat=True)) == {"payment", "fraud"}
+    assert set(resolved.values_list("order__status", flat=True)) <= {"allocated", "backordered"}
+    assert not resolved.filter(resolved_by=None).exists()
+    # Cancelled through order_cancel (reservations released) and partly cancelled lines.
+    cancelled = orders.filter(status="cancelled")
+    assert not OrderLine.objects.filter(order__in=cancelled, quantity_reserved__gt=0).exists()
+    assert OrderEvent.objects.filter(order__in=cancelled, kind="released").exists()
+    assert not cancelled.exclude(
+        events__kind="status_changed", events__message__contains="Cancelled"
+    ).exists()
+    part = orders.exclude(status="cancelled").filter(lines__quantity_cancelled__gt=0).distinct()
+    assert part.count() >= 5
+    assert OrderEvent.objects.filter(order__in=part, kind="lines_cancelled").count() == part.count()
+    # Through the services: every order has its timeline and history.
+    assert not orders.exclude(events__kind="created").exists()
+    assert (
+        Order.history.filter(external_ref__startswith="DEMO-").values("id").distinct().count()
+        == 300
+    )
+    # Stock: nothing drained; the wholesale sample CSV still imports from either warehouse.
+    for sku in SAMPLE_SKUS:
+        totals = StockLevel.objects.filter(product__sku=sku).aggregate(
+            on_hand=Sum("on_hand"), reserved=Sum("reserved")
+        )
+        assert totals["reserved"] <= 0.3 * totals["on_hand"], (sku, totals)
+    for code in ("WH-NJ", "WH-UK"):
+        for sku, demand in SAMPLE_DEMAND.items():
+            level = StockLevel.objects.get(product__sku=sku, location__code=code)
+            assert level.available >= demand, level
+    assert (
+        not StockLevel.objects.filter(product__active=True, on_hand__gt=0)
+        .filter(Q(reserved=F("on_hand")) & ~Q(product__sku="GADGET-MINI"))
+        .exists()
+    ), "a stocked SKU was reserved to the last unit"
+    # ACME and NORTHWIND stay well inside their credit: the sample's orders pass.
+    for code in ("ACME-01", "NORTHWIND"):
+        customer = Customer.objects.get(code=code)
+        owed = (
+            orders.filter(customer=customer)
+            .exclude(status="cancelled")
+            .aggregate(total=Sum("total"))["total"]
+        )
+        assert owed <= customer.credit_limit / 2
+    call_command("check_invariants", stdout=io.StringIO())
+    # The summary names the count per status.
+    summary = next(line for line in out.splitlines() if line.startswith("orders "))
+    assert summary.startswith("orders           300 created    0 existing: ")
+    for status, n in by_status.items():
+        label = dict(Order.Status.choices)[status].lower()
+        assert f"{label} {n}" in summary
+    assert "skipped" not in out and "refused" not in out
+
+
+def test_a_larger_n_adds_only_the_missing_orders():
+    seed(12)
+    first = snapshot()["statuses"]["orders"]
+    out = seed(FEW_ORDERS)
+    assert "orders            12 created   12 existing: " in out
+    assert demo_orders_in_db().count() == FEW_ORDERS
+    # The first twelve are as they were, the new ones follow the same plan.
+    assert snapshot()["statuses"]["orders"][:12] == first
+    expected = [o.external_ref for o in demo_orders.demo_orders(FEW_ORDERS, timezone.now())]
+    assert sorted(demo_orders_in_db().values_list("external_ref", flat=True)) == sorted(expected)
+    before = snapshot()
+    out = seed(6)  # a smaller N removes nothing
+    assert "orders             0 created    6 existing: " in out
+    assert snapshot() == before
+
+
+def test_a_second_run_leaves_orders_staff_moved_on_alone():
+    seed(FEW_ORDERS)
+    support = get_user_model().objects.get(username="support")
+    allocated = demo_orders_in_db().filter(status="allocated").first()
+    order_cancel(order=allocated, reason="Customer called to cancel.", actor=support)
+    before = snapshot()
+    out = seed(FEW_ORDERS)
+    assert snapshot() == before
+    assert "orders             0 created   24 existing" in out
+
+
+def test_demo_orders_for_a_product_deactivated_since_are_refused_not_fatal():
+    seed(0)
+    Product.objects.filter(sku__in=["WIDGET-RED", "WIDGET-BLUE"]).update(active=False)
+    out = seed(FEW_ORDERS)
+    refused = [line for line in out.splitlines() if line.startswith("demo order refused: ")]
+    assert refused
+    assert all("is no longer sold" in line for line in refused)
+    assert demo_orders_in_db().count() == FEW_ORDERS - len(refused)
+    call_command("check_invariants", stdout=io.StringIO())
+
+
+def test_demo_orders_are_placed_before_the_first_seed():
+    seed(FEW_ORDERS)
+    opening = StockMovement.objects.filter(reference="SEED-OPENING").order_by("at").first().at
+    placed = demo_orders_in_db().values_list("placed_at", flat=True)
+    assert all(opening - timedelta(days=6) < at < opening for at in placed)
+
+
+def test_the_demo_order_plan_is_deterministic_and_each_prefix_is_stable():
+    anchor = timezone.now()
+    plan = demo_orders.demo_orders(120, anchor)
+    assert plan == demo_orders.demo_orders(120, anchor)
+    assert demo_orders.demo_orders(40, anchor) == plan[:40]
+    # Every scenario within the first orders; all refs distinct.
+    assert [o.scenario for o in plan[: len(demo_orders.SCENARIOS)]] == list(demo_orders.SCENARIOS)
+    assert len({o.external_ref for o in plan}) == 120
+    # Each order ships to its own street address (the orders-per-address fraud rule).
+    addresses = [(o.payload["ship_to"]["line1"], o.payload["ship_to"]["postcode"]) for o in plan]
+    assert max(Counter(addresses).values()) <= demo_orders.KNOWN_CUSTOMER_ORDERS
+
+
+def test_orders_must_be_zero_or_more_and_the_help_names_what_is_not_seeded():
+    with pytest.raises(CommandError, match="--orders"):
+        call_command("seed_demo", "--orders", "-1", stdout=io.StringIO())
+    assert not Order.objects.exists()
+    help_text = SeedDemo().create_parser("manage.py", "seed_demo").format_help()
+    assert "--orders N" in help_text
+    assert "not seeded" in help_text and "shipped" in help_text

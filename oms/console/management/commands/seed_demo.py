@@ -12,6 +12,12 @@ The demo activity (purchase orders, transfers, counts, adjustments) has no natur
 it is created once, through the inventory services as staff would, when none of its
 markers exists (see demo_data.DEMO_MARKER and ADJUSTMENT_REFERENCE); later runs leave it,
 and whatever staff did since, alone.
+
+Demo orders (`--orders N`, planned in demo_orders.py) are keyed like every order, by
+(channel, external_ref) with refs such as DEMO-WEB-000123: each goes through order_capture,
+which answers a re-run with the existing order (created=False), so nothing doubles and a
+larger N adds only the orders still missing. The steps staff take after a capture (cancel,
+cancel lines, holds) run only for an order captured in this run.
 """
 
 from collections import Counter
@@ -20,9 +26,9 @@ from itertools import cycle
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import models, transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from inventory.models import (
@@ -51,9 +57,17 @@ from inventory.services import (
     transfer_dispatch,
     transfer_receive,
 )
-from oms.console import demo_data
+from oms.console import demo_data, demo_orders
+from oms.core.exceptions import Conflict, DomainError, ValidationFailed
 from oms.core.roles import roles_setup
-from orders.models import Channel, Customer
+from orders.models import Channel, Customer, Hold, Order
+from orders.services import (
+    hold_resolve,
+    order_cancel,
+    order_capture,
+    order_hold,
+    order_lines_cancel,
+)
 
 KINDS = (
     "locations",
@@ -69,14 +83,38 @@ KINDS = (
 ACTIVITY_KINDS = ("purchase orders", "transfers", "cycle counts", "adjustments")
 
 
+DEFAULT_ORDERS = 300
+
+
 class Command(BaseCommand):
-    help = "Create the demo business (idempotent: a second run changes nothing)."
+    help = (
+        "Create the demo business (idempotent: a second run changes nothing), with demo "
+        "orders captured through the order services on every channel: allocated, "
+        "backordered, on hold (payment, credit, fraud, address), cancelled, some with "
+        "cancelled lines or resolved holds. Orders in fulfilment, shipped or delivered are "
+        "not seeded: they need shipments, which come with fulfilment."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=DEFAULT_ORDERS,
+            metavar="N",
+            help=f"How many demo orders there should be (default {DEFAULT_ORDERS}; 0 for none). "
+            "A re-run with a larger N adds only the missing ones; a smaller N removes none.",
+        )
 
     def handle(self, *args, **options):
+        if options["orders"] < 0:
+            raise CommandError("--orders must be 0 or more.")
         self.created: Counter[str] = Counter()
         self.existing: Counter[str] = Counter()
         self.units_received = 0
         self.suppliers_filled_in = 0
+        self.orders_changed = 0
+        self.orders_refused: list[str] = []
+        self.steps_skipped: list[str] = []
         with transaction.atomic():
             roles_setup()  # the groups the staff users join; also works before setup_roles
             locations = self.seed_locations()
@@ -88,10 +126,22 @@ class Command(BaseCommand):
             self.seed_customers()
             self.seed_users()
             activity_created = self.seed_activity(locations, suppliers, products)
+        # After the commit above: the opening stock's "stock available" announcements have
+        # run, with no demo order waiting yet; from here each order commits on its own.
+        self.seed_orders(options["orders"])
         for kind in KINDS:
             self.write_counts(kind)
         for kind, breakdown in self.activity_breakdown().items():
             self.write_counts(kind, breakdown)
+        self.write_counts("orders", self.orders_breakdown())
+        if self.orders_changed:
+            self.stdout.write(
+                f"{self.orders_changed} demo orders exist with other content (left as they are)"
+            )
+        for problem in self.orders_refused:
+            self.stdout.write(f"demo order refused: {problem}")
+        for problem in self.steps_skipped:
+            self.stdout.write(f"demo order step skipped: {problem}")
         if self.suppliers_filled_in:
             self.stdout.write(f"suppliers given to {self.suppliers_filled_in} existing products")
         self.stdout.write(
@@ -433,3 +483,103 @@ class Command(BaseCommand):
             actor=self.planner,
         )
         self.created["adjustments"] += 1
+
+    # --- demo orders ---------------------------------------------------------------------
+
+    @staticmethod
+    def anchor():
+        """When the demo was first seeded (its opening stock): demo orders are placed
+        relative to it, so every run sends the same requests."""
+        first = StockMovement.objects.filter(reference=demo_data.OPENING_REFERENCE).aggregate(
+            first=Min("at")
+        )["first"]
+        return first or timezone.now()
+
+    def seed_orders(self, count: int) -> None:
+        """Capture the demo orders through order_capture; an order this run created gets
+        the steps staff took after it. Each order with its steps is one transaction, and
+        what its commit sets off (stock a cancellation gave back goes to the backorders
+        waiting for it) happens before the next order, as it would in production; so
+        seeding N orders at once or in steps gives the same orders."""
+        if not count:
+            return
+        users = {
+            user.username: user
+            for user in get_user_model().objects.filter(
+                username__in=[demo_orders.SUPPORT, demo_orders.FINANCE]
+            )
+        }
+        for demo in demo_orders.demo_orders(count, self.anchor()):
+            with transaction.atomic():
+                try:
+                    result = order_capture(
+                        payload=demo.payload,
+                        actor=users.get(demo.actor) if demo.actor else None,
+                        source=demo.source,
+                        origin="seed_demo",
+                    )
+                except Conflict:
+                    # Same key, other content: an older demo's order, or edited since.
+                    self.orders_changed += 1
+                    self.count("orders", False)
+                    continue
+                except ValidationFailed as exc:
+                    # Refused as any request would be (a product deactivated since).
+                    self.orders_refused.append(f"{demo.external_ref}: {exc.errors}")
+                    continue
+                self.count("orders", result.created)
+                if result.created:
+                    for step in demo.steps:
+                        self.order_step(result.order, step, users.get(step.actor), demo)
+
+    def order_step(self, order: Order, step: demo_orders.Step, actor, demo) -> None:
+        try:
+            if step.action == "cancel":
+                order_cancel(order=order, reason=step.reason, actor=actor)
+            elif step.action == "cancel_lines":
+                order_lines_cancel(
+                    order=order, quantities=dict(step.lines), reason=step.reason, actor=actor
+                )
+            elif step.action == "hold":
+                order_hold(order=order, kind=step.kind, reason=step.reason, actor=actor)
+            elif step.action == "resolve_holds":
+                for hold in order.holds.filter(resolved_at__isnull=True).order_by("pk"):
+                    hold_resolve(hold=hold, note=step.reason, actor=actor)
+            else:
+                raise ValueError(f"unknown demo step {step.action!r}")
+        except DomainError as exc:  # the services refused: say so, keep the order as it is
+            self.steps_skipped.append(f"{demo.external_ref} {step.action}: {exc}")
+
+    def orders_breakdown(self) -> str:
+        demo = Order.objects.filter(external_ref__startswith=demo_orders.REF_PREFIX)
+        by_status = dict(demo.order_by().values_list("status").annotate(n=Count("id")))
+        statuses = ", ".join(
+            f"{label.lower()} {by_status[value]}"
+            for value, label in Order.Status.choices
+            if by_status.get(value)
+        )
+        holds = Hold.objects.filter(order__in=demo)
+        open_holds = dict(
+            holds.filter(resolved_at__isnull=True)
+            .order_by()
+            .values_list("kind")
+            .annotate(n=Count("id"))
+        )
+        part_cancelled = (
+            demo.filter(lines__quantity_cancelled__gt=0)
+            .exclude(status=Order.Status.CANCELLED)
+            .distinct()
+            .count()
+        )
+        resolved = holds.filter(resolved_at__isnull=False).exclude(
+            order__status=Order.Status.CANCELLED
+        )
+        details = [
+            f"{part_cancelled} with cancelled lines",
+            f"{resolved.count()} holds resolved",
+        ]
+        if open_holds:
+            details.append(
+                "open holds " + ", ".join(f"{kind} {n}" for kind, n in sorted(open_holds.items()))
+            )
+        return f"{statuses}" + (f" ({'; '.join(details)})" if statuses else "")
