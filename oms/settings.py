@@ -269,6 +269,14 @@ UNFOLD = {
                 "title": _("Orders"),
                 "collapsible": True,
                 "items": [
+                    _nav(_("Orders"), "receipt", "orders.order"),
+                    _nav(_("Holds queue"), "pause_circle", "orders.hold"),
+                    {
+                        "title": _("New phone order"),
+                        "icon": "call",
+                        "link": reverse_lazy("admin:orders_order_phone_order"),
+                        "permission": lambda request: request.user.has_perm("orders.capture_order"),
+                    },
                     _nav(_("Channels"), "storefront", "orders.channel"),
                     _nav(_("Customers"), "groups", "orders.customer"),
                 ],

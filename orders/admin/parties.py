@@ -1,3 +1,5 @@
+"""Channels and customers: plain records, edited in the console."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
