@@ -3,11 +3,11 @@ ledger movements with reason `count`."""
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 
 from inventory.models import CycleCount, CycleCountLine, Location, StockLevel, StockMovement
 from inventory.services.stock import lock_stock_levels, stock_move
 from oms.core.exceptions import Conflict, IllegalTransition, ValidationFailed
+from oms.core.fsm import apply_transition
 
 
 def _lock(count: CycleCount) -> CycleCount:
@@ -21,13 +21,7 @@ def _lock(count: CycleCount) -> CycleCount:
 
 
 def _transition(count: CycleCount, name: str) -> None:
-    try:
-        getattr(count, name)()
-    except TransitionNotAllowed:
-        raise IllegalTransition(
-            f"Count #{count.pk} cannot {name} while {count.get_status_display().lower()}.",
-            status=count.status,
-        ) from None
+    apply_transition(count, name, label=f"Count #{count.pk}")
 
 
 @transaction.atomic

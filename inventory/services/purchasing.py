@@ -7,10 +7,10 @@ from datetime import date
 
 from django.db import transaction
 from django.db.models import F
-from django_fsm import TransitionNotAllowed
 
 from inventory.models import Location, Product, PurchaseOrder, PurchaseOrderLine, Supplier
 from oms.core.exceptions import IllegalTransition, ValidationFailed
+from oms.core.fsm import apply_transition
 
 
 @dataclass(frozen=True)
@@ -20,19 +20,31 @@ class OrderLine:
     unit_cost: object = None
 
 
+def check_order_lines(lines: list[OrderLine]) -> None:
+    """Lines of a purchase order or transfer: at least one, each 1 or more, no SKU twice."""
+    if not lines:
+        raise ValidationFailed({"lines": ["At least one line is required."]})
+    errors = [
+        {}
+        if isinstance(line.quantity, int)
+        and not isinstance(line.quantity, bool)
+        and line.quantity > 0
+        else {"quantity": ["Must be 1 or more."]}
+        for line in lines
+    ]
+    if any(errors):
+        raise ValidationFailed({"lines": errors})
+    duplicated = [sku for sku, n in Counter(line.product.sku for line in lines).items() if n > 1]
+    if duplicated:
+        raise ValidationFailed({"lines": [f"{', '.join(duplicated)} appears more than once."]})
+
+
 def _lock(purchase_order: PurchaseOrder) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk)
 
 
 def _transition(purchase_order: PurchaseOrder, name: str) -> None:
-    try:
-        getattr(purchase_order, name)()
-    except TransitionNotAllowed:
-        raise IllegalTransition(
-            f"Purchase order {purchase_order.number} cannot {name.replace('_', ' ')} "
-            f"while {purchase_order.get_status_display().lower()}.",
-            status=purchase_order.status,
-        ) from None
+    apply_transition(purchase_order, name, label=f"Purchase order {purchase_order.number}")
 
 
 @transaction.atomic
@@ -45,19 +57,7 @@ def purchase_order_create(
     note: str = "",
     actor=None,
 ) -> PurchaseOrder:
-    errors = [
-        {}
-        if isinstance(line.quantity, int) and line.quantity > 0
-        else {"quantity": ["Must be 1 or more."]}
-        for line in lines
-    ]
-    if not lines:
-        raise ValidationFailed({"lines": ["At least one line is required."]})
-    if any(errors):
-        raise ValidationFailed({"lines": errors})
-    duplicated = [sku for sku, n in Counter(line.product.sku for line in lines).items() if n > 1]
-    if duplicated:
-        raise ValidationFailed({"lines": [f"{', '.join(duplicated)} appears more than once."]})
+    check_order_lines(lines)
     purchase_order = PurchaseOrder.objects.create(
         number=uuid.uuid4().hex,
         supplier=supplier,

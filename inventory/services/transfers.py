@@ -1,18 +1,17 @@
 """Transfers between locations: out of one on dispatch, into the other on receipt."""
 
 import uuid
-from collections import Counter
 from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import TransitionNotAllowed
 
 from inventory.models import Location, StockLevel, StockMovement, Transfer, TransferLine
-from inventory.services.purchasing import OrderLine
+from inventory.services.purchasing import OrderLine, check_order_lines
 from inventory.services.stock import lock_stock_levels, lock_stock_levels_at, stock_move
 from inventory.signals import announce_available
-from oms.core.exceptions import IllegalTransition, InsufficientStock, ValidationFailed
+from oms.core.exceptions import InsufficientStock, ValidationFailed
+from oms.core.fsm import apply_transition
 
 Reason = StockMovement.Reason
 
@@ -29,13 +28,7 @@ def _lock(transfer: Transfer) -> Transfer:
 
 
 def _transition(transfer: Transfer, name: str) -> None:
-    try:
-        getattr(transfer, name)()
-    except TransitionNotAllowed:
-        raise IllegalTransition(
-            f"Transfer {transfer.number} cannot {name} while {transfer.get_status_display().lower()}.",
-            status=transfer.status,
-        ) from None
+    apply_transition(transfer, name, label=f"Transfer {transfer.number}")
 
 
 @transaction.atomic
@@ -49,19 +42,7 @@ def transfer_create(
 ) -> Transfer:
     if from_location.pk == to_location.pk:
         raise ValidationFailed({"to_location": ["Choose a location other than the source."]})
-    if not lines:
-        raise ValidationFailed({"lines": ["At least one line is required."]})
-    errors = [
-        {}
-        if isinstance(line.quantity, int) and line.quantity > 0
-        else {"quantity": ["Must be 1 or more."]}
-        for line in lines
-    ]
-    if any(errors):
-        raise ValidationFailed({"lines": errors})
-    duplicated = [sku for sku, n in Counter(line.product.sku for line in lines).items() if n > 1]
-    if duplicated:
-        raise ValidationFailed({"lines": [f"{', '.join(duplicated)} appears more than once."]})
+    check_order_lines(lines)
     transfer = Transfer.objects.create(
         number=uuid.uuid4().hex,
         from_location=from_location,
