@@ -1,10 +1,13 @@
 """Payment, credit and fraud rules at capture: a held order says why, is on hold, and has
 nothing reserved; an order the rules let through is allocated."""
 
+import threading
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Reservation
@@ -335,3 +338,31 @@ def test_placed_at_defaults_to_now_for_the_fraud_window():
     order = capture(placed_at=None)
     assert order.status == S.ON_HOLD
     assert abs(order.placed_at - timezone.now()) < timedelta(minutes=1)
+
+
+@pytest.mark.pg
+@pytest.mark.django_db(transaction=True)
+def test_racing_orders_of_one_account_cannot_pass_its_credit_limit_together():
+    # Each order fits the limit alone; 5 fit together. The credit check locks the account
+    # row, so the balance each capture sees includes the orders committed before it.
+    account = WholesaleCustomerFactory(credit_limit=500)
+    barrier, failures = threading.Barrier(8), []
+
+    def place(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            wholesale(account, 2, ship_to=ship_to(line1=f"Dock {n}"))
+        except BaseException as exc:  # every test run asserts there is none
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=place, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    statuses = Counter(Order.objects.values_list("status", flat=True))
+    assert statuses == {S.ALLOCATED: 5, S.ON_HOLD: 3}
+    assert Hold.objects.filter(kind=Hold.Kind.CREDIT).count() == 3
