@@ -4,197 +4,30 @@ Resolve hold / Cancel buttons, the edit pages, bulk cancel and hold, and the pho
 form. Every change is a service call; refusals come back as messages."""
 
 from django.contrib import admin
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import action, display
-from unfold.utils import parse_date_str
 
 from inventory.admin.base import ServiceModelAdmin, call_service, change_url, done, requires
-from orders.admin.base import (
-    PAYMENT_LABELS,
-    ReadOnlyInline,
-    badge,
-    bulk_page,
-    order_status_badge,
-    run_each,
-)
+from orders.admin.base import PAYMENT_LABELS, badge, bulk_page, order_status_badge, run_each
 from orders.admin.edits import address_page, lines_page, priority_page
+from orders.admin.order_display import address_html, stamp, timeline, two_lines, when
+from orders.admin.order_filters import OpenHoldFilter, PlacedDateFilter, open_holds_of
+from orders.admin.order_inlines import HoldInline, OrderLineInline, PaymentInline
 from orders.admin.phone import phone_order_page
 from orders.forms import BulkCancelForm, BulkHoldForm, CancelForm, HoldForm, ResolveHoldForm
-from orders.models import Hold, Order, OrderEvent, OrderLine, Payment
+from orders.models import Hold, Order
 from orders.services import hold_resolve, order_cancel, order_hold
 from orders.services.edits import EDITABLE
 from orders.services.lifecycle import HOLDABLE
 
 S = Order.Status
 DONE = (S.SHIPPED, S.DELIVERED, S.CANCELLED)  # past the ship-by promise's reach
-# Where an address reads "10115 Berlin" rather than "Seattle, WA 98109".
-POSTCODE_FIRST = frozenset(
-    {"AT", "BE", "CH", "DE", "DK", "ES", "FI", "FR", "IT", "NL", "NO", "PL", "PT", "SE"}
-)
-TIMELINE_ICONS = {
-    "created": "add_shopping_cart",
-    "status_changed": "swap_horiz",
-    "reserved": "inventory",
-    "released": "undo",
-    "hold_opened": "pause_circle",
-    "hold_resolved": "play_circle",
-    "lines_cancelled": "remove_shopping_cart",
-    "address_changed": "home_pin",
-    "line_quantity_changed": "edit",
-    "line_added": "add_circle",
-    "line_removed": "remove_circle",
-    "priority_changed": "low_priority",
-}
-
-
-def _stamp(moment) -> str:
-    """Short in lists: the year only when it is not this one."""
-    moment = localtime(moment)
-    same_year = moment.year == localtime().year
-    return date_format(moment, "M j, H:i" if same_year else "M j Y, H:i")
-
-
-def _when(moment) -> SafeString:
-    return format_html('<span class="whitespace-nowrap">{}</span>', _stamp(moment))
-
-
-def _two_lines(first: str, second: str, *, strong: bool = True) -> SafeString:
-    """A list cell: a line and a smaller one under it, each cut to the column (the whole
-    text in its tooltip), so the list fits a laptop screen."""
-    return format_html(
-        '<span class="block truncate {}" style="max-width: 11.5rem" title="{}">{}</span>'
-        '<span class="block text-xs text-subtle truncate" style="max-width: 11.5rem" '
-        'title="{}">{}</span>',
-        "font-semibold" if strong else "",
-        first,
-        first,
-        second,
-        second,
-    )
-
-
-def open_holds_of(order_ref: str = "pk"):
-    return Hold.objects.filter(order=OuterRef(order_ref), resolved_at__isnull=True)
-
-
-class OpenHoldFilter(admin.SimpleListFilter):
-    title = "open hold"
-    parameter_name = "open_hold"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Has an open hold"), ("no", "No open hold")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(Exists(open_holds_of()))
-        if self.value() == "no":
-            return queryset.filter(~Exists(open_holds_of()))
-        return queryset
-
-
-class PlacedDateFilter(RangeDateFilter):
-    """A range of days on a date-and-time field: the last day counts in full."""
-
-    def queryset(self, request, queryset):
-        filters = {}
-        for suffix, lookup in (("from", "gte"), ("to", "lte")):
-            value = self.used_parameters.get(f"{self.parameter_name}_{suffix}")
-            if value:
-                day = parse_date_str(value)
-                if day is None:
-                    return None
-                filters[f"{self.parameter_name}__date__{lookup}"] = day
-        return queryset.filter(**filters)
-
-
-# -- inlines ------------------------------------------------------------------------------
-
-
-class OrderLineInline(ReadOnlyInline):
-    model = OrderLine
-    fields = [
-        "line_no",
-        "sku",
-        "product_name",
-        "wanted",
-        "reserved",
-        "shipped",
-        "returned",
-        "cancelled",
-        "unit_price",
-        "amount",
-    ]
-    readonly_fields = fields
-    verbose_name_plural = "lines"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
-
-    @display(description="product")
-    def product_name(self, line: OrderLine) -> str:
-        return line.product.name
-
-    @display(description="quantity")
-    def wanted(self, line: OrderLine) -> str:
-        """Ordered less cancelled: what the customer still wants."""
-        return str(line.quantity - line.quantity_cancelled)
-
-    @display(description="reserved")
-    def reserved(self, line: OrderLine) -> int:
-        return line.quantity_reserved
-
-    @display(description="shipped")
-    def shipped(self, line: OrderLine) -> int:
-        return line.quantity_shipped
-
-    @display(description="returned")
-    def returned(self, line: OrderLine) -> int:
-        return line.quantity_returned
-
-    @display(description="cancelled")
-    def cancelled(self, line: OrderLine) -> int:
-        return line.quantity_cancelled
-
-    @display(description="amount")
-    def amount(self, line: OrderLine) -> str:
-        return f"{line.line_total}"
-
-
-class HoldInline(ReadOnlyInline):
-    model = Hold
-    fields = [
-        "kind",
-        "reason",
-        "opened_at",
-        "opened_by",
-        "state",
-        "resolved_at",
-        "resolved_by",
-        "resolution_note",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("opened_by", "resolved_by")
-
-    @display(description="state")
-    def state(self, hold: Hold) -> SafeString:
-        return badge("open", "danger") if hold.is_open else badge("resolved", "success")
-
-
-class PaymentInline(ReadOnlyInline):
-    model = Payment
-    fields = ["status", "amount", "currency", "reference", "created_at"]
-    readonly_fields = fields
 
 
 # -- the order admin ----------------------------------------------------------------------
@@ -319,12 +152,12 @@ class OrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
     @display(description="order", ordering="number")
     def number_ref(self, order: Order) -> SafeString:
         """The number, and under it the channel and the channel's own reference."""
-        return _two_lines(order.number, f"{order.channel.code} · {order.external_ref}")
+        return two_lines(order.number, f"{order.channel.code} · {order.external_ref}")
 
     @display(description="customer", ordering="email")
     def customer_display(self, order: Order) -> SafeString:
         name = order.customer.name if order.customer else order.ship_name
-        return _two_lines(name, order.email, strong=False)
+        return two_lines(name, order.email, strong=False)
 
     @display(description="status", ordering="status")
     def status_label(self, order: Order) -> SafeString:
@@ -346,18 +179,18 @@ class OrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
 
     @display(description="placed", ordering="placed_at")
     def placed(self, order: Order) -> SafeString:
-        return _when(order.placed_at)
+        return when(order.placed_at)
 
     @display(description="ship by", ordering="ship_by")
     def ship_by_display(self, order: Order) -> SafeString:
         if order.status not in DONE and order.ship_by < timezone.now():
             return badge(
-                _stamp(order.ship_by),
+                stamp(order.ship_by),
                 "danger",
                 icon="schedule",
                 title="Overdue: past its ship-by promise",
             )
-        return _when(order.ship_by)
+        return when(order.ship_by)
 
     @display(description="holds", ordering="open_hold_count")
     def open_holds(self, order: Order) -> SafeString | str:
@@ -368,21 +201,7 @@ class OrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
 
     @display(description="address")
     def ship_to(self, order: Order) -> SafeString:
-        country = str(order.ship_country)
-        if country in POSTCODE_FIRST:
-            town = " ".join(p for p in (order.ship_postcode, order.ship_city) if p)
-        else:
-            region_code = " ".join(p for p in (order.ship_region, order.ship_postcode) if p)
-            town = ", ".join(p for p in (order.ship_city, region_code) if p)
-        parts = [
-            order.ship_name,
-            order.ship_company,
-            order.ship_line1,
-            order.ship_line2,
-            town,
-            order.ship_country.name,
-        ]
-        return format_html_join(mark_safe("<br>"), "{}", ((part,) for part in parts if part))
+        return address_html(order)
 
     # -- the order page ------------------------------------------------------------------
 
@@ -564,20 +383,3 @@ class OrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
             "no longer be held is left as it is and listed with the reason.",
             submit_label="Hold these orders",
         )
-
-
-def timeline(order: Order) -> list[dict]:
-    """The order's events for the timeline panel, newest first."""
-    events = OrderEvent.objects.filter(order=order).select_related("actor").order_by("-at", "-id")
-    return [
-        {
-            "at": event.at,
-            "kind": event.kind,
-            "label": event.kind.replace("_", " "),
-            "icon": TIMELINE_ICONS.get(event.kind, "circle"),
-            "message": event.message,
-            "who": event.actor.get_username() if event.actor else (event.system or "system"),
-            "by_person": event.actor_id is not None,
-        }
-        for event in events
-    ]
