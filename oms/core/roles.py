@@ -27,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "orders.capture_order",
         "orders.hold_order",
         "orders.cancel_order",
+        "orders.edit_order",
     ),
     WAREHOUSE: (
         "inventory.receive_stock",

@@ -123,7 +123,7 @@ class OrderAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
     has_hold_order_permission = requires("orders.hold_order")
     has_cancel_order_permission = requires("orders.cancel_order")
     has_capture_order_permission = requires("orders.capture_order")
-    has_edit_order_permission = requires("orders.change_order")
+    has_edit_order_permission = requires("orders.edit_order")
 
     # Orders enter through capture (the API, the phone order form, imports) and change
     # through services: the page is a read-only record for everyone.

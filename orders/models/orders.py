@@ -95,6 +95,7 @@ class Order(ConcurrentTransitionMixin, TimeStampedModel):
             ("hold_order", "Can put orders on hold and resolve holds"),
             ("cancel_order", "Can cancel orders"),
             ("capture_order", "Can enter orders (phone orders)"),
+            ("edit_order", "Can edit orders before release (address, lines, priority)"),
         ]
         constraints = [
             # Invariant 6: a retried or re-imported order is never a duplicate.

@@ -33,15 +33,26 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 S = Order.Status
-# What Support needs in the console. The role itself is oms.core.roles' business (being
-# extended to capture, hold and cancel); granted here explicitly so these tests state
-# the rights they exercise. Edits need orders.change_order (see the edit tests).
+# What Support needs in the console: the role grants exactly these (checked below), and
+# the support login names them so each test states the rights it exercises.
 SUPPORT_RIGHTS = (
     "orders.capture_order",
     "orders.hold_order",
     "orders.cancel_order",
-    "orders.change_order",
+    "orders.edit_order",
 )
+
+
+def test_the_support_role_grants_what_the_console_needs():
+    from django.contrib.auth.models import Group
+
+    support = Group.objects.get(name=roles.SUPPORT)
+    granted = {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in support.permissions.select_related("content_type")
+    }
+    assert set(SUPPORT_RIGHTS) <= granted
+    assert "orders.change_order" not in granted
 
 
 @pytest.fixture(autouse=True)
