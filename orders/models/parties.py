@@ -93,6 +93,11 @@ class Customer(TimeStampedModel):
                 fields=["code"], condition=~Q(code=""), name="customer_code_unique"
             ),
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="customer_credit_gte_0"),
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=Q(kind="retail") & ~Q(email=""),
+                name="customer_retail_email_unique",
+            ),
         ]
 
     def __str__(self) -> str:

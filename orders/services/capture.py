@@ -74,19 +74,18 @@ def _customer(capture: CaptureInput) -> Customer | None:
     fields = capture.customer_fields
     if not fields.get("email"):
         return None
-    customer = (
-        Customer.objects.filter(email=fields["email"], kind=Customer.Kind.RETAIL)
-        .order_by("pk")
-        .first()
+    # One retail customer per e-mail (a partial unique constraint): two first orders of a
+    # new shopper racing each other end with one customer; get_or_create re-reads the row
+    # the other transaction committed.
+    customer, _ = Customer.objects.get_or_create(
+        email=fields["email"],
+        kind=Customer.Kind.RETAIL,
+        defaults={
+            "name": fields.get("name") or capture.ship_to["name"],
+            "phone": fields.get("phone", ""),
+            "currency": capture.currency,
+        },
     )
-    if customer is None:
-        customer = Customer.objects.create(
-            kind=Customer.Kind.RETAIL,
-            name=fields.get("name") or capture.ship_to["name"],
-            email=fields["email"],
-            phone=fields.get("phone", ""),
-            currency=capture.currency,
-        )
     return customer
 
 

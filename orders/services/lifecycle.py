@@ -12,6 +12,7 @@ from oms.core.exceptions import IllegalTransition, NotFound, ValidationFailed
 from orders.events import order_event
 from orders.models import Hold, Order, OrderLine
 from orders.services.common import lock_order, move
+from orders.tasks import allocate_backorders
 
 S = Order.Status
 HOLDABLE = (S.PENDING, S.CONFIRMED, S.BACKORDERED, S.ALLOCATED)
@@ -66,6 +67,12 @@ def order_allocate(*, order: Order, actor=None, system: str = "allocation") -> O
     elif short and order.status == S.CONFIRMED:
         waiting = ", ".join(f"{q} × {sku}" for sku, q in short.items())
         move(order, "backorder", actor=actor, system=system, reason=f"waiting for {waiting}")
+        # A receipt that committed while this order was being written looked for waiting
+        # orders before this one existed: look once more after commit (no lost wake-up).
+        short_products = sorted(
+            {line.product_id for line in lines if got[line.pk] < line.quantity_open}
+        )
+        transaction.on_commit(lambda: allocate_backorders.delay(short_products))
     return order
 
 

@@ -232,13 +232,6 @@ def test_racing_orders_never_oversell_scarce_stock_nor_deadlock(warehouse):
     assert_stock_consistent()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known race: capture.py's _customer() looks the e-mail up and creates the retail "
-    "customer before the capture takes any lock (the order-number row lock comes later), and "
-    "nothing in the database is unique for it; concurrent first orders of one new shopper "
-    "each create a customer. Remove this marker with the fix.",
-)
 def test_racing_orders_from_one_new_customer_make_one_customer(warehouse):
     stocked(product=ProductFactory(sku="RACE-A"), location=warehouse, quantity=100)
     payloads = []
@@ -349,14 +342,6 @@ def test_no_order_waits_for_stock_that_arrived_while_it_was_captured(warehouse):
     assert_stock_consistent()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known race (lost wake-up): the receipt's stock_available sweep runs after its "
-    "commit and cannot see a backorder that is not committed yet, and nothing tries that "
-    "order again when it commits; the units stay free while it waits. Remove this marker "
-    "with the fix (e.g. order_allocate's move to backordered also queues "
-    "allocate_backorders for the short products on commit).",
-)
 def test_a_receipt_that_commits_while_a_backorder_is_being_captured_reaches_it(
     warehouse, monkeypatch
 ):
