@@ -174,6 +174,13 @@ class ServiceModelAdmin(ModelAdmin):
             raise PermissionDenied
         return obj
 
+    def run_on_object(self, request: HttpRequest, object_id, call, success) -> HttpResponse:
+        """The view behind a detail button: load the object, call a service on it (a
+        refusal becomes an error message), and go back to its page."""
+        obj = self.get_object_or_404(request, object_id)
+        call_service(request, lambda: call(obj), success)
+        return done(request, change_url(obj))
+
     def render_page(
         self,
         request: HttpRequest,

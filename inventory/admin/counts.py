@@ -13,9 +13,6 @@ from unfold.decorators import action, display
 from inventory.admin.base import (
     STATUS_LABELS,
     ServiceModelAdmin,
-    call_service,
-    change_url,
-    done,
     requires,
 )
 from inventory.admin_forms import CountLinesFormSet, CycleCountForm
@@ -177,13 +174,12 @@ class CycleCountAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
         formset.changed_objects = [(line.instance, ["counted"]) for line in changed]
 
     def _transition(self, request, object_id, service, verb: str):
-        count = self.get_object_or_404(request, object_id)
-        call_service(
+        return self.run_on_object(
             request,
-            lambda: service(count=count, actor=request.user),
+            object_id,
+            lambda count: service(count=count, actor=request.user),
             lambda done_count: f"{done_count} {verb}.",
         )
-        return done(request, change_url(count))
 
     @action(
         description="Post",

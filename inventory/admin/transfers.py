@@ -11,9 +11,6 @@ from unfold.decorators import action, display
 from inventory.admin.base import (
     STATUS_LABELS,
     ServiceModelAdmin,
-    call_service,
-    change_url,
-    done,
     requires,
 )
 from inventory.admin.purchasing import (
@@ -158,13 +155,12 @@ class TransferAdmin(SimpleHistoryAdmin, ServiceModelAdmin):
         saved_by_service(formsets)
 
     def _transition(self, request, object_id, service, verb: str):
-        transfer = self.get_object_or_404(request, object_id)
-        call_service(
+        return self.run_on_object(
             request,
-            lambda: service(transfer=transfer, actor=request.user),
+            object_id,
+            lambda transfer: service(transfer=transfer, actor=request.user),
             lambda moved: f"{moved.number} {verb}.",
         )
-        return done(request, change_url(transfer))
 
     @action(
         description="Dispatch",
