@@ -1,6 +1,12 @@
 """Every order write. Import services from here."""
 
-from orders.services.capture import CaptureResult, order_capture, request_digest
+from orders.services.capture import (
+    CaptureOutcome,
+    CaptureResult,
+    capture_many,
+    order_capture,
+    request_digest,
+)
 from orders.services.lifecycle import (
     hold_resolve,
     order_allocate,
@@ -12,7 +18,9 @@ from orders.services.lifecycle import (
 )
 
 __all__ = [
+    "CaptureOutcome",
     "CaptureResult",
+    "capture_many",
     "hold_resolve",
     "order_allocate",
     "order_cancel",

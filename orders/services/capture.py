@@ -206,3 +206,42 @@ def order_capture(
             raise
         return _replay(existing, digest)
     return CaptureResult(Order.objects.select_related("channel", "customer").get(pk=order.pk), True)
+
+
+@dataclass
+class CaptureOutcome:
+    """One request's fate in a batch: created, replayed (the same key and body seen
+    before: `created` False), rejected (`errors` in the API's shape) or in conflict (the key
+    holds another body: `conflict` says so). `order` is set for created and replayed."""
+
+    order: Order | None = None
+    created: bool = False
+    errors: dict | None = None
+    conflict: str = ""
+
+
+def capture_many(
+    payloads: list[dict],
+    *,
+    actor=None,
+    source: str = "api",
+    origins: list[str] | None = None,
+    system: str = "",
+) -> list[CaptureOutcome]:
+    """Capture many orders (a CSV import's chunk); one outcome per payload, in order.
+    Each order is all or nothing on its own; `origins[i]` is what the timeline says the
+    i-th order came from (file and rows)."""
+    outcomes = []
+    for i, payload in enumerate(payloads):
+        origin = origins[i] if origins else ""
+        try:
+            result = order_capture(
+                payload=payload, actor=actor, source=source, origin=origin, system=system
+            )
+        except ValidationFailed as exc:
+            outcomes.append(CaptureOutcome(errors=exc.errors))
+        except Conflict as exc:
+            outcomes.append(CaptureOutcome(conflict=exc.message))
+        else:
+            outcomes.append(CaptureOutcome(order=result.order, created=result.created))
+    return outcomes
