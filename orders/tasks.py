@@ -7,3 +7,14 @@ def allocate_backorders(product_ids: list[int]) -> list[str]:
     from orders.services.backorders import backorders_allocate
 
     return backorders_allocate(product_ids=product_ids)
+
+
+@shared_task(name="orders.tasks.import_orders_run", acks_late=True)
+def import_orders_run(run_id: int) -> str:
+    """Run a queued wholesale import from its stored file. Idempotent: a finished run is
+    left alone, and running one again (a redelivery after a lost worker) skips the orders
+    it already captured. A failure marks the run failed with the reason; the chunks
+    captured before it stay (each was its own transaction), never half an order."""
+    from orders.services.imports import import_run_execute
+
+    return import_run_execute(run_id=run_id).status
