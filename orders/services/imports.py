@@ -530,7 +530,8 @@ def _import(
             if not error.order_ref:  # the file's own problems, and rows without order_ref
                 report.file_errors.append(_error_text(error))
                 report.row_errors.append(error)
-        done = sum(len(r.rows) for r in report.rejected)
+        # Rows the parser settled (refused, blank) are done; the rest go chunk by chunk.
+        done = parsed.rows - sum(len(order.rows) for order in parsed.orders)
 
         def advance(rows: int) -> None:
             nonlocal done
