@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from orders.imports.columns import (
-    COLUMNS,
     ORDER_COLUMNS,
     Layout,
     check_line_values,
@@ -26,21 +25,26 @@ from orders.imports.results import ParsedFile, ParsedOrder, RowError
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Order:
     """One order_ref's rows as they are read."""
 
     ref: str
     rows: list[int] = field(default_factory=list)
-    # The first readable row's ORDER_COLUMNS values: most rows repeat it exactly, so
-    # checking them is one tuple comparison.
+    # The first readable row's order-level values as written: most rows repeat them
+    # exactly, so checking a row is one tuple comparison.
     key: tuple[str, ...] | None = None
-    # The order's value of each order-level column (the first given), and its row.
+    first_row: int = 0
+    # The order's value of each order-level column (the first given, normalised), and
+    # the row of each value a later row gave first.
     values: dict[str, str] = field(default_factory=dict)
-    sources: dict[str, int] = field(default_factory=dict)
+    later: dict[str, int] = field(default_factory=dict)
     lines: list[dict] = field(default_factory=list)
     line_rows: list[int] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+    def source(self, column: str) -> int:
+        return self.later.get(column, self.first_row)
 
 
 def parse_wholesale_csv(source: BinaryIO | bytes, *, default_currency: str) -> ParsedFile:
@@ -62,13 +66,16 @@ class _Parser:
         self.errors: list[RowError] = []
         self.rows = 0
         self.fatal: RowError | None = None
+        # One copy of each value: a file repeats its customers, addresses, SKUs and prices
+        # thousands of times, and the payloads keep them all.
+        self.shared = {}.setdefault
 
     def run(self, reader: Iterable[list[str]]) -> ParsedFile:
         row = 0
         try:
             for row, record in enumerate(reader, start=1):
                 joined = "".join(record)
-                if not joined.strip():
+                if not joined or joined.isspace():
                     continue  # a blank line (or one of only commas) still counts as a row
                 if _UNDECODABLE.search(joined):
                     self._stop(row, _not_utf8(record, self.layout))
@@ -103,59 +110,53 @@ class _Parser:
         return True
 
     def _row(self, row: int, record: list[str]) -> None:
-        layout = self.layout
-        if len(record) != layout.width:
+        if len(record) != self.layout.width:
             self._ragged(row, record)
             return
-        values = layout.values(record)
-        normalise(values)
-        ref = values["order_ref"]
+        key, (sku, quantity, unit_price) = self.layout.split(record)
+        ref = key[0]
         order = self._order(ref, row)
-        problems = check_line_values(values)
+        problems = check_line_values(sku, quantity, unit_price)
         if order is None:  # no order_ref: report everything, group nothing
-            problems = check_order_values(values) + problems
+            problems = check_order_values(_normalised(key)) + problems
         else:
-            problems = self._order_level(order, row, values) + problems
+            if key != order.key:
+                problems = self._order_level(order, row, key) + problems
+            shared = self.shared
             order.lines.append(
                 {
-                    "sku": values["sku"],
-                    "quantity": values["quantity"],
-                    "unit_price": values["unit_price"],
+                    "sku": shared(sku, sku),
+                    "quantity": shared(quantity, quantity),
+                    "unit_price": shared(unit_price, unit_price),
                 }
             )
             order.line_rows.append(row)
         for column, message in problems:
             self._error(order, RowError(row, column, message, ref))
 
-    def _order_level(
-        self, order: _Order, row: int, values: dict[str, str]
-    ) -> list[tuple[str, str]]:
-        """Order-level values agree when every row that gives one gives the same: a blank
-        cell agrees with any (the sample fills notes on one row of an order only)."""
-        key = tuple(values[column] for column in ORDER_COLUMNS)
-        if order.key is None:
-            order.key = key
-            order.values = {column: values[column] for column in ORDER_COLUMNS if values[column]}
-            order.sources = dict.fromkeys(order.values, row)
+    def _order_level(self, order: _Order, row: int, key: tuple[str, ...]) -> list[tuple[str, str]]:
+        """Check a row's order-level values against its order's. They agree when every row
+        that gives a value gives the same: a blank cell agrees with any (the sample fills
+        notes on one row of an order only). A required one must be on every row."""
+        values = _normalised(key)
+        if order.key is None:  # the order's first readable row: checked in full
+            order.key, order.first_row = tuple(map(self.shared, key, key)), row
+            order.values = {c: self.shared(v, v) for c, v in values.items() if v}
             return check_order_values(values)
-        if key == order.key:
-            return []
-        problems, changed = [], []
-        for column, mine, first in zip(ORDER_COLUMNS, key, order.key, strict=True):
-            if mine == first:
-                continue
-            changed.append(column)  # a required value left blank, or a new or other value
-            given = order.values.get(column)
-            if not mine or given == mine:
-                continue
+        changed = [c for c in ORDER_COLUMNS if values[c] != order.values.get(c, "")]
+        problems = []
+        for column in changed:
+            mine, given = values[column], order.values.get(column)
+            if not mine:
+                continue  # agrees; a required column's check says it is missing
             if given is None:
-                order.values[column], order.sources[column] = mine, row
+                order.values[column], order.later[column] = mine, row
                 continue
             problems.append(
                 (
                     column,
                     f"{column} {shown(mine)} differs from {shown(given)} on row "
-                    f"{order.sources[column]}: an order's rows must agree on it.",
+                    f"{order.source(column)}: an order's rows must agree on it.",
                 )
             )
         return problems + check_order_values(values, changed)
@@ -187,7 +188,9 @@ class _Parser:
 
     def _result(self) -> ParsedFile:
         parsed, rejected = [], {}
-        for ref, order in self.orders.items():
+        # Popped as they are turned into results, so the two are not all held at once.
+        for ref in list(self.orders):
+            order = self.orders.pop(ref)
             errors = order.errors + ([self.fatal] if self.fatal else [])
             if errors or order.key is None:
                 rejected[ref] = sorted(errors, key=_by_row)
@@ -200,6 +203,12 @@ class _Parser:
             unknown_columns=list(self.layout.unknown) if self.layout else [],
             rows=self.rows,
         )
+
+
+def _normalised(key: tuple[str, ...]) -> dict[str, str]:
+    values = dict(zip(ORDER_COLUMNS, key, strict=True))
+    normalise(values)
+    return values
 
 
 def _by_row(error: RowError) -> int:
@@ -263,4 +272,4 @@ def _parsed_order(order: _Order, default_currency: str) -> ParsedOrder:
     )
 
 
-__all__ = ["COLUMNS", "parse_wholesale_csv"]
+__all__ = ["parse_wholesale_csv"]
