@@ -277,6 +277,12 @@ UNFOLD = {
                         "link": reverse_lazy("admin:orders_order_phone_order"),
                         "permission": lambda request: request.user.has_perm("orders.capture_order"),
                     },
+                    {
+                        "title": _("Import"),
+                        "icon": "upload_file",
+                        "link": reverse_lazy("admin:orders_importrun_import_orders"),
+                        "permission": lambda request: request.user.has_perm("orders.import_orders"),
+                    },
                     _nav(_("Channels"), "storefront", "orders.channel"),
                     _nav(_("Customers"), "groups", "orders.customer"),
                 ],

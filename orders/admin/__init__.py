@@ -7,7 +7,8 @@ the admins.
 """
 
 from orders.admin.holds import HoldAdmin
+from orders.admin.imports import ImportRunAdmin
 from orders.admin.orders import OrderAdmin
 from orders.admin.parties import ChannelAdmin, CustomerAdmin
 
-__all__ = ["ChannelAdmin", "CustomerAdmin", "HoldAdmin", "OrderAdmin"]
+__all__ = ["ChannelAdmin", "CustomerAdmin", "HoldAdmin", "ImportRunAdmin", "OrderAdmin"]
