@@ -33,14 +33,19 @@ POST is CSRF-checked, and the templates escape everything the file brought in.
 
 import hashlib
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import storages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from import_export.tmp_storages import MediaStorage
 from unfold.decorators import action, display
@@ -124,6 +129,23 @@ def _storage(name: str | None = None) -> MediaStorage:
     return MediaStorage(name=name, MEDIA_FOLDER=PREVIEW_FOLDER)
 
 
+def _sweep_previews() -> None:
+    """Remove the stored files of previews never confirmed, once their token expired."""
+    store = storages["import_export" if "import_export" in settings.STORAGES else "default"]
+    try:
+        _folders, names = store.listdir(PREVIEW_FOLDER)
+    except (OSError, NotImplementedError):
+        return  # no preview stored yet
+    cutoff = timezone.now() - timedelta(seconds=PREVIEW_MAX_AGE)
+    for name in names:
+        path = f"{PREVIEW_FOLDER}/{name}"
+        try:
+            if store.get_modified_time(path) < cutoff:
+                store.delete(path)
+        except (OSError, NotImplementedError):
+            continue  # removed meanwhile, or a storage that cannot tell: leave it
+
+
 def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -152,16 +174,14 @@ class ImportRunAdmin(ServiceModelAdmin):
     list_select_related = ["channel", "uploaded_by"]
     search_fields = ["filename", "checksum"]
     fieldsets = [
-        (None, {"fields": [("filename", "channel"), ("uploaded_by", "checksum")]}),
+        (None, {"fields": [("filename", "channel"), ("uploaded_by", "checksum_display")]}),
         (
             "Run",
             {
                 "fields": [
-                    ("status_label", "progress"),
+                    ("status_label", "rows_total"),
                     ("created_at", "started_at", "finished_at"),
-                    ("rows_total", "rows_done"),
                     ("orders_created", "orders_skipped", "orders_rejected"),
-                    "message",
                 ]
             },
         ),
@@ -170,18 +190,15 @@ class ImportRunAdmin(ServiceModelAdmin):
         "filename",
         "channel",
         "uploaded_by",
-        "checksum",
+        "checksum_display",
         "status_label",
-        "progress",
+        "rows_total",
         "created_at",
         "started_at",
         "finished_at",
-        "rows_total",
-        "rows_done",
         "orders_created",
         "orders_skipped",
         "orders_rejected",
-        "message",
     ]
     change_form_outer_after_template = "admin/orders/import_run.html"
     actions_list = ["import_orders"]
@@ -211,6 +228,12 @@ class ImportRunAdmin(ServiceModelAdmin):
     @display(description="file", ordering="filename")
     def file_display(self, run: ImportRun) -> SafeString:
         return two_lines(run.filename, run.checksum[:12])
+
+    @display(description="checksum (SHA-256)")
+    def checksum_display(self, run: ImportRun) -> SafeString | str:
+        if not run.checksum:
+            return "-"
+        return format_html('<code title="{}">{}…</code>', run.checksum, run.checksum[:16])
 
     @display(description="when", ordering="created_at")
     def created(self, run: ImportRun) -> SafeString:
@@ -328,6 +351,7 @@ def _preview(request: HttpRequest, form: ImportFileForm) -> dict | None:
     upload = form.cleaned_data["file"]
     channel: Channel = form.cleaned_data["channel"]
     data = b"".join(upload.chunks())
+    _sweep_previews()
     parsed = parse_file(data, channel=channel)
     storage = _storage()
     storage.save(data)
@@ -386,6 +410,8 @@ def _confirm(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpResponse:
             "imported. Upload the file again.",
         )
         return HttpResponseRedirect(form_url)
+    # Claim the preview before importing: a second confirm (a double click) finds it gone.
+    storage.remove()
     try:
         if pending.background:
             run = queue_run(data, pending=pending, actor=request.user)
@@ -401,9 +427,8 @@ def _confirm(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpResponse:
                 f"{run.orders_skipped} skipped, {run.orders_rejected} rejected.",
             )
     except DomainError as error:
-        messages.error(request, describe(error))
+        messages.error(request, f"Nothing was imported: {describe(error)} Upload the file again.")
         return HttpResponseRedirect(form_url)
-    storage.remove()
     return HttpResponseRedirect(change_url(run))
 
 

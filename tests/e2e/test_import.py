@@ -69,3 +69,34 @@ def test_admin_previews_confirms_and_sees_the_imported_orders(demo):
     _upload(page, demo.url)
     expect(page.get_by_test_id("orders-skipped")).to_contain_text("Skipped: already imported (3)")
     expect(page.get_by_test_id("orders-created")).to_have_count(0)
+
+
+def test_a_running_import_page_follows_its_progress_by_itself(console):
+    from orders.models import Channel
+
+    page = console.login("boss", roles.ADMIN)
+    channel = Channel.objects.create(code="wholesale", name="Wholesale", kind="wholesale")
+    run = ImportRun.objects.create(
+        channel=channel,
+        filename="big.csv",
+        status=ImportRun.Status.RUNNING,
+        rows_total=200,
+        rows_done=50,
+    )
+    page.goto(f"{console.url}/admin/orders/importrun/{run.pk}/change/")
+    expect(page.get_by_test_id("progress-text")).to_have_text("50 / 200 rows · 25%")
+
+    ImportRun.objects.filter(pk=run.pk).update(rows_done=150)
+    expect(page.get_by_test_id("progress-text")).to_have_text("150 / 200 rows · 75%")
+    expect(page.get_by_test_id("progress-bar")).to_have_attribute("style", "width: 75%;")
+
+    ImportRun.objects.filter(pk=run.pk).update(
+        rows_done=200,
+        status=ImportRun.Status.DONE,
+        orders_rejected=1,
+        error_report="order_ref,reason\r\nX-1,row 2: bad\r\n",
+        summary={"counts": {"created": 0, "skipped": 0, "rejected": 1}, "rejected": []},
+    )
+    # Done: the page reloads itself once and shows the outcome and the report link.
+    expect(page.get_by_role("link", name="Download error report (CSV)")).to_be_visible()
+    expect(page.get_by_test_id("progress-text")).to_have_text("200 / 200 rows · 100%")

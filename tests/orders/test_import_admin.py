@@ -6,6 +6,9 @@ orders.import_orders get in; everything the file brings is shown escaped."""
 
 import csv
 import io
+import os
+import time
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -251,6 +254,18 @@ def test_confirm_with_a_forged_or_replayed_token_writes_nothing(client, importer
     assert replayed.status_code == 302
     assert written() == orders
     assert any("no longer stored" in text for text in texts(replayed))
+
+
+def test_previews_never_confirmed_are_removed_once_expired(client, importer, settings):
+    first = preview(client, csv_file(*GOOD)).context["pending"]
+    stale = Path(settings.MEDIA_ROOT) / import_admin.PREVIEW_FOLDER / first.name
+    long_ago = time.time() - import_admin.PREVIEW_MAX_AGE - 60
+    os.utime(stale, (long_ago, long_ago))
+
+    second = preview(client, csv_file(*GOOD)).context["pending"]
+
+    assert not stale.exists()
+    assert (stale.parent / second.name).exists()
 
 
 def test_an_unknown_channel_is_a_form_error_not_a_500(client, importer):
