@@ -14,21 +14,31 @@ the import service (`orders.services.imports`), which already does the dry run i
 rolled-back transaction. What we reuse from import-export is the piece that fits: its
 `MediaStorage` tmp storage keeps the uploaded bytes between preview and confirm (the
 default file storage, so any web process can read it back), the way its own import view
-does with `import_file_name`. The confirm form carries a signed token (storage name,
+does with `import_file_name`. Its ImportForm and ConfirmImportForm are not: they are
+built around format and resource choices we do not have (ours: a file and a channel; the
+confirm is one signed field). The confirm form carries a signed token (storage name,
 original file name, SHA-256, channel, row count); confirm reads the stored bytes back and
 refuses them unless their checksum is the one previewed, so the file imported is the file
 previewed. The outcome may still differ when stock moved in between; the page says so.
 
 Large files: above IMPORT_INLINE_MAX_ROWS data rows the preview is the parser's check
 only (errors by row and column, unknown columns, how many orders), not the full
-what-would-happen dry run (that would be the whole import's work, inline, twice); confirm
-queues an ImportRun with the stored file and the `import_orders_run` task runs it after
-the commit, while its page shows a progress bar that polls a JSON endpoint. Small files
-run inline on confirm and land on the same page.
+what-would-happen dry run (that would be the whole import's work, inline, twice; a dry
+run in the background would need a second kind of run and page for little gain, since
+the real run reports each order's outcome anyway); the page says so. Confirm queues an
+ImportRun with the stored file (`import_run_queue`) and the `import_orders_run` task runs
+it after the commit, while its page shows a progress bar that polls a JSON endpoint of
+this admin. Small files run inline on confirm and land on the same page. Not
+django-import-export-extensions for the job and progress: it runs import-export Resources
+(the row-by-row path above) on its own ImportJob model; ImportRun plus a 30-line inline
+script is all the progress needs.
 
-Only users with `orders.import_orders` (superusers have every permission) see the list,
-the pages and the downloads; everyone else gets a 403. The pages are admin views, so every
-POST is CSRF-checked, and the templates escape everything the file brought in.
+Only users with `orders.import_orders` (superusers have every permission) see the Import
+entry and button and may preview or confirm; everyone else gets a 403 there. The runs
+themselves (list, page, progress, error report) are records that every role may read, as
+every business record (DESIGN.md section 9); nobody adds, edits or deletes one by hand.
+The pages are admin views, so every POST is CSRF-checked, and the templates escape
+everything the file brought in.
 """
 
 import hashlib
@@ -58,12 +68,7 @@ from orders.admin.order_display import two_lines, when
 from orders.imports.parser import parse_wholesale_csv
 from orders.imports.results import ParsedFile
 from orders.models import Channel, ImportRun, Order
-from orders.services.imports import (
-    ImportReport,
-    import_orders_file,
-    import_run_queue,
-    rows_text,
-)
+from orders.services.imports import import_orders_file, import_run_queue, rows_text
 
 # Above this many data rows a file is imported in the background (and previewed by the
 # parser's check only). A module constant so tests and deployments can move it.
@@ -203,16 +208,20 @@ class ImportRunAdmin(ServiceModelAdmin):
     change_form_outer_after_template = "admin/orders/import_run.html"
     actions_list = ["import_orders"]
 
-    # -- permissions: the import right, for every page of this admin ----------------------
+    # -- permissions ----------------------------------------------------------------------
+    # Importing (the page, preview, confirm) needs orders.import_orders. The runs are
+    # records like any other: every role reads them (DESIGN.md section 9, view_importrun),
+    # nobody edits them.
 
     def has_import_orders_permission(self, request: HttpRequest, object_id=None) -> bool:
         return has_import_permission(request)
 
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return has_import_permission(request)
-
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return has_import_permission(request)
+        # Whoever imports sees the runs, their own landing page included.
+        return super().has_view_permission(request, obj) or has_import_permission(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or has_import_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs come from the Import page
@@ -328,7 +337,7 @@ def import_page(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpRespon
     if not has_import_permission(request):
         raise PermissionDenied
     if request.method == "POST" and "token" in request.POST:
-        return _confirm(model_admin, request)
+        return _confirm(request)
     form = ImportFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         preview = _preview(request, form)
@@ -352,7 +361,7 @@ def _preview(request: HttpRequest, form: ImportFileForm) -> dict | None:
     channel: Channel = form.cleaned_data["channel"]
     data = b"".join(upload.chunks())
     _sweep_previews()
-    parsed = parse_file(data, channel=channel)
+    parsed = parse_wholesale_csv(data, default_currency=channel.currency)
     storage = _storage()
     storage.save(data)
     pending = Pending(
@@ -373,7 +382,9 @@ def _preview(request: HttpRequest, form: ImportFileForm) -> dict | None:
         context["parsed"] = parsed_context(parsed)
         return context
     try:
-        report = dry_run(data, pending=pending, actor=request.user)
+        report = import_orders_file(
+            data, filename=upload.name, channel_code=channel.code, actor=request.user, dry_run=True
+        )
     except DomainError as error:
         storage.remove()
         messages.error(request, describe(error))
@@ -383,7 +394,8 @@ def _preview(request: HttpRequest, form: ImportFileForm) -> dict | None:
     return context
 
 
-def _confirm(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpResponse:
+def _confirm(request: HttpRequest) -> HttpResponse:
+    actor = request.user
     form_url = reverse("admin:orders_importrun_import_orders")
     try:
         pending = Pending.from_token(request.POST["token"])
@@ -414,13 +426,17 @@ def _confirm(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpResponse:
     storage.remove()
     try:
         if pending.background:
-            run = queue_run(data, pending=pending, actor=request.user)
+            run = import_run_queue(
+                file=data, filename=pending.filename, channel_code=pending.channel, actor=actor
+            )
             messages.info(
                 request,
                 f"{pending.filename}: {pending.rows} rows queued; this page follows the import.",
             )
         else:
-            run = run_inline(data, pending=pending, actor=request.user)
+            run = import_orders_file(
+                data, filename=pending.filename, channel_code=pending.channel, actor=actor
+            ).run
             messages.success(
                 request,
                 f"{pending.filename} imported: {run.orders_created} created, "
@@ -430,37 +446,6 @@ def _confirm(model_admin: ImportRunAdmin, request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing was imported: {describe(error)} Upload the file again.")
         return HttpResponseRedirect(form_url)
     return HttpResponseRedirect(change_url(run))
-
-
-# -- the service calls (thin: the import service does the work) ------------------------------
-
-
-def parse_file(data: bytes, *, channel: Channel) -> ParsedFile:
-    return parse_wholesale_csv(data, default_currency=channel.currency)
-
-
-def dry_run(data: bytes, *, pending: Pending, actor) -> ImportReport:
-    return import_orders_file(
-        data,
-        filename=pending.filename,
-        channel_code=pending.channel,
-        actor=actor,
-        dry_run=True,
-    )
-
-
-def run_inline(data: bytes, *, pending: Pending, actor) -> ImportRun:
-    report = import_orders_file(
-        data, filename=pending.filename, channel_code=pending.channel, actor=actor
-    )
-    return report.run
-
-
-def queue_run(data: bytes, *, pending: Pending, actor) -> ImportRun:
-    """A queued run holding the file; the task runs it once this commits."""
-    return import_run_queue(
-        file=data, filename=pending.filename, channel_code=pending.channel, actor=actor
-    )
 
 
 # -- what the pages show ---------------------------------------------------------------------

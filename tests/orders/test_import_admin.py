@@ -226,6 +226,26 @@ def test_a_file_with_errors_previews_them_by_row_and_column(client, importer):
     assert "quantity" in rows[0]["reason"]
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"\xff\xfe\x00garbage\x00\n\x81", b"order_ref\nNW-1\n", b'"unclosed,quote\n'],
+    ids=["not-utf8", "missing-columns", "bad-quoting"],
+)
+def test_an_unreadable_file_previews_its_errors_and_never_500s(client, importer, content):
+    response = preview(client, SimpleUploadedFile("odd.csv", content, "text/csv"))
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert report["created"] == []
+    assert report["errors"] or report["file_errors"]
+    assert written() == (0, 0)
+
+
+def test_an_empty_file_is_a_form_error(client, importer):
+    response = preview(client, SimpleUploadedFile("empty.csv", b"", "text/csv"))
+    assert response.status_code == 200
+    assert "file" in response.context["form"].errors
+
+
 # -- confirm checks the file --------------------------------------------------------------
 
 
@@ -278,17 +298,31 @@ def test_an_unknown_channel_is_a_form_error_not_a_500(client, importer):
 
 
 @pytest.mark.parametrize("permissions", [(), ("orders.view_importrun",)])
-def test_without_the_import_permission_every_page_is_refused(client, login, permissions):
+def test_without_the_import_permission_importing_is_refused(client, login, permissions):
     login(*permissions)
-    run = ImportRun.objects.create(channel=Channel.objects.get(code="wholesale"), filename="x")
     assert client.get(url()).status_code == 403
     assert preview(client, csv_file(*GOOD)).status_code == 403
     assert client.post(url(), {"token": "x"}).status_code == 403
-    assert client.get(url("admin:orders_importrun_changelist")).status_code == 403
-    assert client.get(url("admin:orders_importrun_change", run.pk)).status_code == 403
-    assert client.get(url("admin:orders_importrun_progress", run.pk)).status_code == 403
-    assert client.get(url("admin:orders_importrun_error_report", run.pk)).status_code == 403
-    assert written() == (0, 1)
+    assert written() == (0, 0)
+    assert (
+        "Import orders" not in client.get(url("admin:orders_importrun_changelist")).content.decode()
+    )
+
+
+def test_runs_are_records_read_with_the_view_permission_only(client, login):
+    run = ImportRun.objects.create(
+        channel=Channel.objects.get(code="wholesale"), filename="x.csv", error_report="a\r\n"
+    )
+    pages = [
+        url("admin:orders_importrun_changelist"),
+        url("admin:orders_importrun_change", run.pk),
+        url("admin:orders_importrun_progress", run.pk),
+        url("admin:orders_importrun_error_report", run.pk),
+    ]
+    login()
+    assert [client.get(page).status_code for page in pages] == [403] * 4
+    login("orders.view_importrun")  # every role has it (oms.core.roles)
+    assert [client.get(page).status_code for page in pages] == [200] * 4
 
 
 def test_the_superuser_may_import(client, login):
@@ -385,3 +419,16 @@ def test_a_queued_run_page_polls_its_progress(client, importer):
     assert url("admin:orders_importrun_progress", run.pk) in page
     assert "setTimeout(poll" in page
     assert client.get(url("admin:orders_importrun_progress", run.pk)).json()["percent"] == 25
+
+
+def test_a_failed_run_shows_why_escaped(client, importer):
+    run = ImportRun.objects.create(
+        channel=Channel.objects.get(code="wholesale"),
+        filename="broken.csv",
+        status=ImportRun.Status.FAILED,
+        message="<b>disk full</b>",
+    )
+    page = client.get(url("admin:orders_importrun_change", run.pk)).content.decode()
+    assert "&lt;b&gt;disk full&lt;/b&gt;" in page
+    assert "<b>disk full</b>" not in page
+    assert "setTimeout(poll" not in page  # finished: nothing to follow
