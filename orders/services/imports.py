@@ -136,8 +136,6 @@ class _HashingReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self._raw.read(len(buffer))
-        if isinstance(data, str):  # a text stream handed in by mistake: hash what it holds
-            data = data.encode()
         n = len(data)
         buffer[:n] = data
         self.sha256.update(data)
@@ -146,7 +144,7 @@ class _HashingReader(io.RawIOBase):
     def drain(self) -> None:
         """Hash what the parser left unread (it may stop early on a fatal error)."""
         while data := self._raw.read(1 << 16):
-            self.sha256.update(data.encode() if isinstance(data, str) else data)
+            self.sha256.update(data)
 
 
 def _open(source) -> tuple[BinaryIO, bool]:
@@ -452,8 +450,12 @@ def import_orders_file(
 
     A dry run does all of it in one transaction and rolls it back: the report says
     exactly what a real import would do (numbers included) and nothing is written, not
-    even an ImportRun. A real run records itself on `run` (or a new ImportRun), with
-    progress after every chunk; `progress(rows_done, rows_total)` is called as well."""
+    even an ImportRun. Being one transaction, on PostgreSQL it holds what capture locks
+    (the order-number counter, accounts' rows) until it ends: other captures wait for a
+    dry run, so a very large file is better previewed in a quiet hour.
+
+    A real run records itself on `run` (or a new ImportRun), with progress after every
+    chunk; `progress(rows_done, rows_total)` is called as well."""
     channel = Channel.objects.filter(code=channel_code, active=True).first()
     if channel is None:
         raise NotFound(f"Unknown or inactive channel {channel_code!r}.", channel=channel_code)
