@@ -8,40 +8,104 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_customer_retail_email_unique'),
+        ("orders", "0004_customer_retail_email_unique"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('filename', models.CharField(max_length=255)),
-                ('checksum', models.CharField(blank=True, db_index=True, help_text="SHA-256 of the file's bytes.", max_length=64)),
-                ('file', models.FileField(blank=True, help_text='The uploaded file (background runs).', upload_to='imports/')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('message', models.TextField(blank=True, help_text='Why the run failed.')),
-                ('rows_total', models.PositiveIntegerField(default=0)),
-                ('rows_done', models.PositiveIntegerField(default=0)),
-                ('orders_created', models.PositiveIntegerField(default=0)),
-                ('orders_skipped', models.PositiveIntegerField(default=0)),
-                ('orders_rejected', models.PositiveIntegerField(default=0)),
-                ('error_report', models.TextField(blank=True, help_text='The rejected rows as CSV, with a reason column.')),
-                ('summary', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='import_runs', to='orders.channel')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255)),
+                (
+                    "checksum",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="SHA-256 of the file's bytes.",
+                        max_length=64,
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        blank=True,
+                        help_text="The uploaded file (background runs).",
+                        upload_to="imports/",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.TextField(blank=True, help_text="Why the run failed.")),
+                ("rows_total", models.PositiveIntegerField(default=0)),
+                ("rows_done", models.PositiveIntegerField(default=0)),
+                ("orders_created", models.PositiveIntegerField(default=0)),
+                ("orders_skipped", models.PositiveIntegerField(default=0)),
+                ("orders_rejected", models.PositiveIntegerField(default=0)),
+                (
+                    "error_report",
+                    models.TextField(
+                        blank=True, help_text="The rejected rows as CSV, with a reason column."
+                    ),
+                ),
+                (
+                    "summary",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="import_runs",
+                        to="orders.channel",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('import_orders', 'Can import wholesale orders')],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("import_orders", "Can import wholesale orders")],
             },
         ),
     ]
