@@ -323,6 +323,8 @@ UNFOLD = {
 OMS_FRAUD_RULES = {
     "threshold": env.int("OMS_FRAUD_THRESHOLD", default=50),
     "high_value": env.str("OMS_FRAUD_HIGH_VALUE", default="1000"),
+    # Currencies worth far less per unit than the dollar get their own threshold.
+    "high_value_by_currency": {"JPY": env.str("OMS_FRAUD_HIGH_VALUE_JPY", default="150000")},
     "high_value_new_customer_score": 50,
     "country_mismatch_score": 30,
     "orders_per_address_per_hour": 3,

@@ -3,7 +3,7 @@ an OrderEvent and, where API.md names one, the outbox event, in the caller's tra
 
 from typing import Any
 
-from oms.core.outbox import emit
+from oms.core.outbox import emit_many, outbox_event
 from orders.models import Order, OrderEvent
 
 
@@ -14,7 +14,7 @@ def _who(actor, system: str) -> dict:
     }
 
 
-def order_event(
+def build_event(
     *,
     order: Order,
     kind: str,
@@ -23,30 +23,31 @@ def order_event(
     system: str = "",
     data: dict[str, Any] | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """An unsaved timeline entry (bulk writers save many at once)."""
+    return OrderEvent(
         order=order, kind=kind, message=message[:500], data=data or {}, **_who(actor, system)
     )
 
 
-def order_created(
-    *, order: Order, actor=None, system: str = "", source: str = "", origin: str = ""
-) -> None:
+def order_event(**kwargs) -> OrderEvent:
+    event = build_event(**kwargs)
+    event.save()
+    return event
+
+
+def created_message(order: Order, *, lines: int, source: str, origin: str) -> str:
     where = f" from {origin}" if origin else ""
-    order_event(
-        order=order,
-        kind="created",
-        message=f"Order captured via {source or 'api'}{where}: {order.lines.count()} lines, {order.total} {order.currency}.",
-        actor=actor,
-        system=system,
-        data={"source": source, "origin": origin, "external_ref": order.external_ref},
-    )
-    emit(
+    return f"Order captured via {source or 'api'}{where}: {lines} lines, {order.total} {order.currency}."
+
+
+def created_outbox(order: Order, *, status: str):
+    return outbox_event(
         "order.created",
         {
             "number": order.number,
             "channel": order.channel.code,
             "external_ref": order.external_ref,
-            "status": order.status,
+            "status": status,
             "total": order.total,
             "currency": order.currency,
         },
@@ -54,21 +55,28 @@ def order_created(
     )
 
 
+def status_message(before: str, after: str, reason: str) -> str:
+    label = dict(Order.Status.choices)
+    return f"{label[before]} → {label[after]}" + (f": {reason}" if reason else "")
+
+
+def status_outbox(order: Order, before: str, reason: str, *, after: str = ""):
+    return outbox_event(
+        "order.status_changed",
+        {"number": order.number, "from": before, "to": after or order.status, "reason": reason},
+        about=order,
+    )
+
+
 def order_status_changed(
     *, order: Order, before: str, actor=None, system: str = "", reason: str = ""
 ) -> None:
-    label = dict(Order.Status.choices)
-    message = f"{label[before]} → {label[order.status]}" + (f": {reason}" if reason else "")
     order_event(
         order=order,
         kind="status_changed",
-        message=message,
+        message=status_message(before, order.status, reason),
         actor=actor,
         system=system,
         data={"from": before, "to": order.status, "reason": reason},
     )
-    emit(
-        "order.status_changed",
-        {"number": order.number, "from": before, "to": order.status, "reason": reason},
-        about=order,
-    )
+    emit_many([status_outbox(order, before, reason)])

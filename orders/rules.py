@@ -1,12 +1,17 @@
 """Payment, credit and fraud rules run at capture. Each returns the holds an order needs,
 as (kind, reason, data); an empty list lets the order go on to reservation."""
 
-from datetime import timedelta
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from oms.core.fastsql import in_list
 from orders.models import Channel, Customer, Hold, Order
 
 # Orders a customer on terms may still owe for: all but cancelled. A delivered order on
@@ -68,63 +73,154 @@ def open_balance(customer: Customer, *, exclude_order_id: int | None = None) -> 
     return Decimal(total).quantize(Decimal("0.01"))
 
 
-def credit_holds(*, customer: Customer | None, payment_status: str, total: Decimal) -> list:
-    if payment_status != Order.PaymentStatus.ON_TERMS:
-        return []
-    # Lock the account row until the capture commits: two orders of one customer captured
-    # at once are checked one after the other, so together they cannot pass the limit.
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    balance = open_balance(customer)
-    if balance + total > customer.credit_limit:
-        return [
-            (
-                Hold.Kind.CREDIT,
-                f"Credit limit {customer.credit_limit} exceeded: open balance {balance} + this order {total}.",
-                {
-                    "credit_limit": str(customer.credit_limit),
-                    "open_balance": str(balance),
-                    "total": str(total),
-                },
-            )
-        ]
-    return []
-
-
-def fraud_holds(*, capture, customer: Customer | None, total: Decimal) -> list:
-    """Score the order; at or above OMS_FRAUD_THRESHOLD it waits for a review, with every
-    reason that added to the score."""
-    rules = settings.OMS_FRAUD_RULES
-    score, reasons = 0, []
-    is_new = customer is None or not Order.objects.filter(customer=customer).exists()
-    if is_new and total >= Decimal(rules["high_value"]):
-        score += rules["high_value_new_customer_score"]
-        reasons.append(f"high value ({total} {capture.currency}) from a new customer")
-    if capture.bill_country and capture.bill_country != capture.ship_to["country"]:
-        score += rules["country_mismatch_score"]
-        reasons.append(
-            f"billing country {capture.bill_country} differs from shipping country {capture.ship_to['country']}"
+def open_balances(customer_ids) -> dict[int, Decimal]:
+    """open_balance for many customers, one query."""
+    rows = (
+        Order.objects.filter(
+            customer_id__in=customer_ids,
+            status__in=OPEN_STATUSES,
+            payment_status=Order.PaymentStatus.ON_TERMS,
         )
-    # This order and the ones placed in the hour before it (an imported backlog is judged
-    # by when its orders were placed, not by orders placed since).
-    since = capture.placed_at - timedelta(hours=1)
-    same_address = (
-        1
-        + Order.objects.filter(
-            Q(ship_line1__iexact=capture.ship_to["line1"]),
-            ship_postcode=capture.ship_to["postcode"],
-            ship_country=capture.ship_to["country"],
-            placed_at__range=(since, capture.placed_at),
-        ).count()
+        .values("customer_id")
+        .annotate(total=Sum("total"))
+        .values_list("customer_id", "total")
     )
-    if same_address >= rules["orders_per_address_per_hour"]:
-        score += rules["velocity_score"]
-        reasons.append(f"{same_address} orders to this address in the last hour")
-    if score >= rules["threshold"]:
-        return [
-            (
-                Hold.Kind.FRAUD,
-                "Fraud review: " + "; ".join(reasons) + ".",
-                {"score": score, "reasons": reasons},
+    balances = dict.fromkeys(customer_ids, Decimal("0.00"))
+    for customer_id, total in rows:
+        balances[customer_id] = Decimal(total).quantize(Decimal("0.01"))
+    return balances
+
+
+def add_credit_holds(drafts) -> None:
+    """Orders on account beyond the customer's credit limit get a credit hold. `drafts`
+    have .customer, .payment_status, .total and a .holds list, in capture order: each one
+    is judged with the orders before it in the batch counted in the balance."""
+    on_account = [d for d in drafts if d.payment_status == Order.PaymentStatus.ON_TERMS]
+    if not on_account:
+        return
+    ids = sorted({d.customer.pk for d in on_account})
+    # Lock the accounts until the capture commits: two batches of one customer are checked
+    # one after the other, so together they cannot pass the limit.
+    limits = dict(
+        Customer.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "credit_limit")
+    )
+    balances = open_balances(ids)
+    for draft in on_account:
+        pk = draft.customer.pk
+        balance, limit = balances[pk], limits[pk]
+        if balance + draft.total > limit:
+            draft.holds.append(
+                (
+                    Hold.Kind.CREDIT,
+                    f"Credit limit {limit} exceeded: open balance {balance} + this order {draft.total}.",
+                    {
+                        "credit_limit": str(limit),
+                        "open_balance": str(balance),
+                        "total": str(draft.total),
+                    },
+                )
             )
-        ]
-    return []
+        # A held order on account still counts: it is open and may yet be released.
+        balances[pk] = balance + draft.total
+
+
+# Capture runs these for every order: plain SQL, not querysets built each time.
+_ORDER = Order._meta.db_table
+_CUSTOMER = Customer._meta.db_table
+
+
+def _customers_with_orders(ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    in_ids, params = in_list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {_CUSTOMER} c WHERE c.id IN {in_ids} "
+            f"AND EXISTS (SELECT 1 FROM {_ORDER} o WHERE o.customer_id = c.id)",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _orders_to(*, streets, postcodes, countries, since, until) -> list[tuple]:
+    in_streets, streets = in_list(streets)
+    in_postcodes, postcodes = in_list(postcodes)
+    in_countries, countries = in_list(countries)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT LOWER(ship_line1), ship_postcode, ship_country, placed_at FROM {_ORDER} "
+            f"WHERE LOWER(ship_line1) IN {in_streets} AND ship_postcode IN {in_postcodes} "
+            f"AND ship_country IN {in_countries} AND placed_at BETWEEN %s AND %s",
+            [*streets, *postcodes, *countries, since, until],
+        )
+        rows = cursor.fetchall()
+    return [(street, postcode, country, _aware(at)) for street, postcode, country, at in rows]
+
+
+def _aware(value) -> datetime:
+    """SQLite hands a datetime back as naive UTC text, PostgreSQL as an aware datetime."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+
+
+def high_value(currency: str) -> Decimal:
+    """The high-value threshold in the order's currency (a yen is not a dollar)."""
+    rules = settings.OMS_FRAUD_RULES
+    return Decimal(rules["high_value_by_currency"].get(currency, rules["high_value"]))
+
+
+def add_fraud_holds(drafts) -> None:
+    """Score each order; at or above the threshold it waits for a review, with every
+    reason that added to the score. Wholesale accounts are vetted customers on credit
+    control, not anonymous shoppers: their orders are not scored."""
+    rules = settings.OMS_FRAUD_RULES
+    scored = [d for d in drafts if not (d.customer and d.customer.kind == Customer.Kind.WHOLESALE)]
+    if not scored:
+        return
+    customer_ids = {d.customer.pk for d in scored if d.customer}
+    known = _customers_with_orders(customer_ids)
+    placed = [d.capture.placed_at for d in scored]
+    # Orders to these addresses in the hour before each (an imported backlog is judged by
+    # when its orders were placed), the batch's own earlier orders included.
+    recent: dict[tuple, list] = defaultdict(list)
+    for street, postcode, country, at in _orders_to(
+        streets={d.capture.ship_to["line1"].lower() for d in scored},
+        postcodes={d.capture.ship_to["postcode"] for d in scored},
+        countries={d.capture.ship_to["country"] for d in scored},
+        since=min(placed) - timedelta(hours=1),
+        until=max(placed),
+    ):
+        recent[(street, postcode, country)].append(at)
+    for draft in scored:
+        capture, ship_to = draft.capture, draft.capture.ship_to
+        score, reasons = 0, []
+        is_new = draft.customer is None or draft.customer.pk not in known
+        if is_new and draft.total >= high_value(capture.currency):
+            score += rules["high_value_new_customer_score"]
+            reasons.append(f"high value ({draft.total} {capture.currency}) from a new customer")
+        if capture.bill_country and capture.bill_country != ship_to["country"]:
+            score += rules["country_mismatch_score"]
+            reasons.append(
+                f"billing country {capture.bill_country} differs from shipping country {ship_to['country']}"
+            )
+        key = (ship_to["line1"].lower(), ship_to["postcode"], ship_to["country"])
+        since = capture.placed_at - timedelta(hours=1)
+        same_address = 1 + sum(1 for at in recent[key] if since <= at <= capture.placed_at)
+        if same_address >= rules["orders_per_address_per_hour"]:
+            score += rules["velocity_score"]
+            reasons.append(f"{same_address} orders to this address in the last hour")
+        if score >= rules["threshold"]:
+            draft.holds.append(
+                (
+                    Hold.Kind.FRAUD,
+                    "Fraud review: " + "; ".join(reasons) + ".",
+                    {"score": score, "reasons": reasons},
+                )
+            )
+        recent[key].append(capture.placed_at)
+        if draft.customer:
+            known.add(draft.customer.pk)

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_countries import countries
 
 from inventory.models import Product
+from oms.core.fastsql import in_list, select
 from orders.models import MINOR_UNITS, Channel, Customer
 
 # Format checks for the countries we ship to most; other countries' postcodes are
@@ -84,6 +85,39 @@ class CaptureInput:
 
 def _text(value: Any, limit: int) -> str:
     return str(value).strip()[:limit] if value is not None else ""
+
+
+class Lookups:
+    """The rows validation reads (channels, customers by code, products by SKU), read once
+    for a whole batch of requests: three queries for one order or for five hundred."""
+
+    def __init__(self, payloads: list) -> None:
+        channels, codes, skus = set(), set(), set()
+        for payload in payloads:
+            if not isinstance(payload, dict):
+                continue
+            channels.add(_text(payload.get("channel"), 32))
+            customer = payload.get("customer")
+            if isinstance(customer, dict) and customer.get("code"):
+                codes.add(_text(customer.get("code"), 33))
+            for line in payload.get("lines") or []:
+                if isinstance(line, dict):
+                    skus.add(_text(line.get("sku"), 64).upper())
+        channels.discard("")
+        codes.discard("")
+        skus.discard("")
+        # Inactive channels too: a retry of an order taken before a channel closed is
+        # still a retry (validation refuses new orders for it).
+        self.channels = {c.code: c for c in _rows(Channel, "code", channels)}
+        self.customers = {c.code: c for c in _rows(Customer, "code", codes)}
+        self.products = {p.sku: p for p in _rows(Product, "sku", skus)}
+
+
+def _rows(model, column: str, values: set) -> list:
+    if not values:
+        return []
+    sql, params = in_list(values)
+    return select(model, f"{column} IN {sql}", params)
 
 
 def normalise_postcode(country: str, postcode: str) -> str:
@@ -194,19 +228,24 @@ def _ship_to(raw: Any) -> tuple[dict, dict]:
     return address, errors
 
 
-def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
-    """Check a capture request. Returns (input, {}) or (None, errors) — never half."""
+def validate_capture(
+    payload: Any, lookups: Lookups | None = None
+) -> tuple[CaptureInput | None, dict]:
+    """Check a capture request. Returns (input, {}) or (None, errors) — never half.
+    `lookups` holds the rows a batch's validation reads (read here when not given)."""
     if not isinstance(payload, dict):
         return None, {"non_field_errors": ["A JSON object is required."]}
     errors: dict[str, Any] = {}
+    lookups = lookups or Lookups([payload])
 
     channel = None
     code = _text(payload.get("channel"), 32)
     if not code:
         errors["channel"] = ["This field is required."]
     else:
-        channel = Channel.objects.filter(code=code, active=True).first()
-        if channel is None:
+        channel = lookups.channels.get(code)
+        if channel is None or not channel.active:
+            channel = None
             errors["channel"] = [f"Unknown or inactive channel {code!r}."]
 
     external_ref = _text(payload.get("external_ref"), 101)
@@ -264,7 +303,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
         if len(customer_fields["code"]) > 32:
             customer_errors["code"] = ["At most 32 characters."]
         elif customer_fields["code"]:
-            customer = Customer.objects.filter(code=customer_fields["code"]).first()
+            customer = lookups.customers.get(customer_fields["code"])
             if customer is None:
                 customer_errors["code"] = [f"Unknown customer code {customer_fields['code']!r}."]
         if customer_errors:
@@ -275,8 +314,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
     if not isinstance(raw_lines, list) or not raw_lines:
         errors["lines"] = ["At least one line is required."]
     else:
-        skus = {_text(line.get("sku"), 64).upper() for line in raw_lines if isinstance(line, dict)}
-        products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        products = lookups.products
         for raw in raw_lines:
             problems: dict[str, list[str]] = {}
             if not isinstance(raw, dict):
@@ -384,6 +422,7 @@ def validate_capture(payload: Any) -> tuple[CaptureInput | None, dict]:
 __all__ = [
     "CaptureInput",
     "LineInput",
+    "Lookups",
     "check_money",
     "check_phone",
     "check_postcode",

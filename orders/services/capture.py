@@ -1,22 +1,59 @@
-"""Capture: the one way an order enters the system, whatever the channel."""
+"""Capture: the one way an order enters the system, whatever the channel.
+
+One order (the API, the phone form) or a batch (a CSV import's chunk) takes the same
+path, with a fixed number of statements whatever the batch's size:
+
+1. outside any transaction: find keys already captured (replays), validate every request
+   with the rows it needs read once (`Lookups`);
+2. in one transaction: customers, the payment, credit and fraud rules, then stock planned
+   under lock (`stock_plan`), then the order numbers, then every row with one INSERT
+   per table (orders, lines, reservations, payments, holds, history, timeline, outbox).
+
+The gap-free number's counter row stays locked until COMMIT, and every capture queues on
+it, so it is taken as late as it can be: after the rules and the stock plan, right before
+the inserts. Each order goes through its status machine in memory (pending -> confirmed
+-> allocated, ...), so the FSM still decides and the timeline and outbox say each step;
+its history row records the state it was committed in.
+"""
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
+from inventory.services import DemandLine
+from inventory.services.planned import (
+    AllocationRequest,
+    PlannedAllocation,
+    stock_plan,
+    stock_reserve,
+)
 from oms.core.exceptions import Conflict, ValidationFailed
-from orders.events import order_created
-from orders.models import Customer, Order, OrderLine, OrderSequence, Payment
-from orders.rules import credit_holds, fraud_holds, payment_holds, payment_status_for
-from orders.services.lifecycle import open_holds, order_proceed
-from orders.validation import CaptureInput, validate_capture
+from oms.core.fastsql import in_list, insert, insert_history, select
+from oms.core.outbox import emit_many
+from orders.events import (
+    build_event,
+    created_message,
+    created_outbox,
+    status_message,
+    status_outbox,
+)
+from orders.models import Customer, Hold, Order, OrderLine, OrderSequence, Payment
+from orders.rules import add_credit_holds, add_fraud_holds, payment_holds, payment_status_for
+from orders.tasks import allocate_backorders
+from orders.validation import CaptureInput, Lookups, validate_capture
+
+S = Order.Status
+MAX_ATTEMPTS = 3  # a key captured by someone else between our check and our insert
+PAYMENT_STATUS = {
+    "paid": Payment.Status.CAPTURED,
+    "authorized": Payment.Status.AUTHORIZED,
+    "failed": Payment.Status.FAILED,
+}
 
 
 @dataclass
@@ -25,68 +62,98 @@ class CaptureResult:
     created: bool
 
 
+@dataclass
+class CaptureOutcome:
+    """One request's fate in a batch: created, replayed (the same key and body seen
+    before: `created` False), rejected (`errors` in the API's shape) or in conflict (the key
+    holds another body: `conflict` says so). `order` is set for created and replayed."""
+
+    order: Order | None = None
+    created: bool = False
+    errors: dict | None = None
+    conflict: str = ""
+
+
+@dataclass
+class _Draft:
+    """An order on its way in: its validated request, then what the rules and the stock
+    plan made of it, then its rows."""
+
+    index: int
+    capture: CaptureInput
+    digest: str
+    origin: str
+    customer: Customer | None = None
+    total: Decimal = Decimal("0")
+    payment_status: str = ""
+    holds: list = field(default_factory=list)
+    plan: PlannedAllocation | None = None
+    order: Order | None = None
+    lines: list[OrderLine] = field(default_factory=list)
+    steps: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, reason)
+    waiting: list[int] = field(default_factory=list)  # products it is backordered for
+
+
 def request_digest(payload: dict) -> str:
     """The request's fingerprint: the same body under the same key is a retry."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def next_order_number() -> str:
-    """SO-<year>-<n>, gap-free per year: the counter row is locked until the capture
-    commits, and a rollback gives the number back."""
+def take_order_numbers(count: int) -> list[str]:
+    """`count` numbers SO-<year>-<n>, gap-free per year: one statement that creates or bumps
+    the year's counter. Its row stays locked until the transaction ends, and a rollback
+    gives the numbers back."""
     year = timezone.localdate().year
-    OrderSequence.objects.get_or_create(year=year)
-    sequence = OrderSequence.objects.select_for_update().get(year=year)
-    OrderSequence.objects.filter(year=year).update(last=F("last") + 1)
-    return f"SO-{year}-{sequence.last + 1:06d}"
-
-
-def _replay(order: Order, digest: str) -> CaptureResult:
-    if order.request_digest != digest:
-        raise Conflict(
-            f"Order {order.number} already exists for {order.channel.code} / {order.external_ref} with different content.",
-            status=order.status,
-            number=order.number,
+    table = OrderSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (year, last) VALUES (%s, %s) ON CONFLICT (year) "
+            f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last",
+            [year, count],
         )
-    return CaptureResult(order, False)
+        (last,) = cursor.fetchone()
+    return [f"SO-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
-def _existing(payload) -> Order | None:
+def _key(payload) -> tuple[str, str] | None:
     if (
         not isinstance(payload, dict)
         or not payload.get("channel")
         or not payload.get("external_ref")
     ):
         return None
-    return (
-        Order.objects.select_related("channel")
-        .filter(
-            channel__code=str(payload["channel"]).strip(),
-            external_ref=str(payload["external_ref"]).strip(),
+    return str(payload["channel"]).strip(), str(payload["external_ref"]).strip()
+
+
+def _existing(keys: set[tuple[str, str]], lookups: Lookups) -> dict[tuple[str, str], Order]:
+    channels = {
+        lookups.channels[code].pk: lookups.channels[code]
+        for code, _ in keys
+        if code in lookups.channels
+    }
+    if not channels:
+        return {}
+    in_channels, ids = in_list(channels)
+    in_refs, refs = in_list({ref for _, ref in keys})
+    found = {}
+    for order in select(
+        Order, f"channel_id IN {in_channels} AND external_ref IN {in_refs}", [*ids, *refs]
+    ):
+        order.channel = channels[order.channel_id]
+        key = (order.channel.code, order.external_ref)
+        if key in keys:
+            found[key] = order
+    return found
+
+
+def _replay(order: Order, digest: str) -> CaptureOutcome:
+    if order.request_digest != digest:
+        return CaptureOutcome(
+            order=order,
+            conflict=f"Order {order.number} already exists for {order.channel.code} / {order.external_ref} with different content.",
         )
-        .first()
-    )
-
-
-def _customer(capture: CaptureInput) -> Customer | None:
-    if capture.customer is not None:
-        return capture.customer
-    fields = capture.customer_fields
-    if not fields.get("email"):
-        return None
-    # One retail customer per e-mail (a partial unique constraint): two first orders of a
-    # new shopper racing each other end with one customer; get_or_create re-reads the row
-    # the other transaction committed.
-    customer, _ = Customer.objects.get_or_create(
-        email=fields["email"],
-        kind=Customer.Kind.RETAIL,
-        defaults={
-            "name": fields.get("name") or capture.ship_to["name"],
-            "phone": fields.get("phone", ""),
-            "currency": capture.currency,
-        },
-    )
-    return customer
+    return CaptureOutcome(order=order)
 
 
 def _ship_by(capture: CaptureInput) -> datetime:
@@ -97,35 +164,92 @@ def _ship_by(capture: CaptureInput) -> datetime:
     return ship_by
 
 
-def _create(
-    capture: CaptureInput, digest: str, *, actor, source: str, origin: str, system: str
-) -> Order:
-    customer = _customer(capture)
-    subtotal = sum((line.unit_price * line.quantity for line in capture.lines), Decimal("0"))
-    payment_status = payment_status_for(payment=capture.payment, customer=customer, total=subtotal)
-    # Rules look at the history before this order exists (is the customer new?).
-    holds = [
-        *payment_holds(
+def _attach_customers(drafts: list[_Draft]) -> None:
+    """The customer of each order: the account named by code, else the retail customer of
+    the e-mail, created on a first order (one per e-mail, a partial unique constraint:
+    get_or_create re-reads the row a racing first order committed)."""
+    emails = set()
+    for draft in drafts:
+        draft.customer = draft.capture.customer
+        if draft.customer is None and draft.capture.customer_fields.get("email"):
+            emails.add(draft.capture.customer_fields["email"])
+    if not emails:
+        return
+    in_emails, params = in_list(emails)
+    known = {
+        c.email: c
+        for c in select(
+            Customer, f"kind = %s AND email IN {in_emails}", [Customer.Kind.RETAIL, *params]
+        )
+    }
+    for draft in drafts:
+        fields = draft.capture.customer_fields
+        if draft.customer is not None or not fields.get("email"):
+            continue
+        if fields["email"] not in known:
+            known[fields["email"]], _ = Customer.objects.get_or_create(
+                email=fields["email"],
+                kind=Customer.Kind.RETAIL,
+                defaults={
+                    "name": fields.get("name") or draft.capture.ship_to["name"],
+                    "phone": fields.get("phone", ""),
+                    "currency": draft.capture.currency,
+                },
+            )
+        draft.customer = known[fields["email"]]
+
+
+def _apply_rules(drafts: list[_Draft]) -> None:
+    for draft in drafts:
+        capture = draft.capture
+        draft.total = sum((line.unit_price * line.quantity for line in capture.lines), Decimal(0))
+        draft.payment_status = payment_status_for(
+            payment=capture.payment, customer=draft.customer, total=draft.total
+        )
+        draft.holds = payment_holds(
             payment=capture.payment,
-            payment_status=payment_status,
-            total=subtotal,
+            payment_status=draft.payment_status,
+            total=draft.total,
             channel=capture.channel,
-        ),
-        *credit_holds(customer=customer, payment_status=payment_status, total=subtotal),
-        *fraud_holds(capture=capture, customer=customer, total=subtotal),
-        *capture.holds,
-    ]
-    ship_to = capture.ship_to
-    order = Order.objects.create(
-        number=next_order_number(),
+        )
+    # Credit and fraud look at the orders before these (is the customer new? what is owed?).
+    add_credit_holds(drafts)
+    add_fraud_holds(drafts)
+    for draft in drafts:
+        draft.holds.extend(draft.capture.holds)
+
+
+def _plan_stock(drafts: list[_Draft]) -> None:
+    ready = [draft for draft in drafts if not draft.holds]
+    plans = stock_plan(
+        [
+            AllocationRequest(
+                lines=tuple((line.product.pk, line.quantity) for line in draft.capture.lines),
+                destination_country=draft.capture.ship_to["country"],
+                destination_postcode=draft.capture.ship_to["postcode"],
+                policy=draft.capture.channel.routing_policy,
+                allow_split=draft.capture.channel.allow_split,
+                channel_code=draft.capture.channel.code,
+            )
+            for draft in ready
+        ]
+    )
+    for draft, plan in zip(ready, plans, strict=True):
+        draft.plan = plan
+
+
+def _order(draft: _Draft, number: str) -> Order:
+    capture, ship_to = draft.capture, draft.capture.ship_to
+    order = Order(
+        number=number,
         channel=capture.channel,
         external_ref=capture.external_ref,
-        customer=customer,
-        payment_status=payment_status,
+        customer=draft.customer,
+        payment_status=draft.payment_status,
         currency=capture.currency,
-        subtotal=subtotal,
-        total=subtotal,
-        email=capture.email or (customer.email if customer else ""),
+        subtotal=draft.total,
+        total=draft.total,
+        email=capture.email or (draft.customer.email if draft.customer else ""),
         ship_name=ship_to["name"],
         ship_company=ship_to["company"],
         ship_line1=ship_to["line1"],
@@ -141,83 +265,164 @@ def _create(
         priority=capture.priority if capture.priority is not None else capture.channel.priority,
         po_number=capture.po_number,
         notes=capture.notes,
-        request_digest=digest,
+        request_digest=draft.digest,
     )
-    bulk_create_with_history(
-        [
-            OrderLine(
-                order=order,
-                line_no=n,
-                product=line.product,
-                sku=line.product.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for n, line in enumerate(capture.lines, start=1)
-        ],
-        OrderLine,
-        default_user=actor if getattr(actor, "pk", None) else None,
-    )
-    if capture.payment and capture.payment["status"] != "pending":
-        status = {
-            "paid": Payment.Status.CAPTURED,
-            "authorized": Payment.Status.AUTHORIZED,
-            "failed": Payment.Status.FAILED,
-        }[capture.payment["status"]]
-        Payment.objects.create(
+    draft.lines = [
+        OrderLine(
             order=order,
-            status=status,
-            amount=capture.payment["amount"],
-            currency=capture.currency,
-            reference=capture.payment["reference"],
+            line_no=n,
+            product=line.product,
+            sku=line.product.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            quantity_reserved=draft.plan.reserved(n - 1) if draft.plan else 0,
         )
-    order_created(order=order, actor=actor, system=system, source=source, origin=origin)
-    if holds:
-        open_holds(order=order, holds=holds, actor=actor, system=system or "capture")
-    else:
-        order_proceed(order=order, actor=actor, system=system or "capture")
+        for n, line in enumerate(capture.lines, start=1)
+    ]
+    draft.order = order
     return order
 
 
-def order_capture(
-    *, payload: dict, actor=None, source: str = "api", origin: str = "", system: str = ""
-) -> CaptureResult:
-    """Validate, write, hold or reserve, in one transaction; idempotent on
-    (channel, external_ref): the same request again returns the order it made, another
-    request under the same key is a Conflict. A refused request writes nothing."""
-    digest = request_digest(payload)
-    existing = _existing(payload)
-    if existing is not None:
-        return _replay(existing, digest)
-    capture, errors = validate_capture(payload)
-    if errors:
-        raise ValidationFailed(errors)
-    try:
-        with transaction.atomic():
-            order = _create(
-                capture, digest, actor=actor, source=source, origin=origin, system=system
+def _decide(draft: _Draft) -> None:
+    """Move the order through its FSM to where it ends: held, allocated or backordered."""
+    order, steps = draft.order, draft.steps
+
+    def move(transition: str, reason: str) -> None:
+        before = order.status
+        getattr(order, transition)()
+        steps.append((before, order.status, reason))
+
+    if draft.holds:
+        move("hold", "; ".join(reason for _, reason, _ in draft.holds))
+        return
+    move("confirm", "validated")
+    short = [line for line in draft.lines if line.quantity_reserved < line.quantity]
+    if not short:
+        move("allocate", draft.plan.reason or "every line reserved")
+        return
+    waiting = ", ".join(f"{line.quantity - line.quantity_reserved} × {line.sku}" for line in short)
+    move("backorder", f"waiting for {waiting}")
+    draft.waiting = [line.product_id for line in short]
+
+
+def _tell(draft: _Draft, *, source: str, who: dict, events: list, outbox: list) -> None:
+    """The order's timeline and webhooks for the steps `_decide` took."""
+    order = draft.order
+
+    def event(kind: str, message: str, data: dict) -> None:
+        events.append(build_event(order=order, kind=kind, message=message, data=data, **who))
+
+    event(
+        "created",
+        created_message(order, lines=len(draft.lines), source=source, origin=draft.origin),
+        {"source": source, "origin": draft.origin, "external_ref": order.external_ref},
+    )
+    outbox.append(created_outbox(order, status=S.PENDING))
+    for kind, reason, data in draft.holds:
+        event("hold_opened", f"{Hold.Kind(kind).label} hold: {reason}", {"kind": kind, **data})
+    for n, (before, after, reason) in enumerate(draft.steps):
+        event(
+            "status_changed",
+            status_message(before, after, reason),
+            {"from": before, "to": after, "reason": reason},
+        )
+        outbox.append(status_outbox(order, before, reason, after=after))
+        got = {line.pk: line.quantity_reserved for line in draft.lines if line.quantity_reserved}
+        if n == 0 and got:  # confirmed, then reserved
+            event(
+                "reserved",
+                f"Reserved {sum(got.values())} units ({draft.plan.reason}).",
+                {"lines": {str(k): v for k, v in got.items()}, "reason": draft.plan.reason},
             )
-    except IntegrityError:
-        # Another request with the same key committed first (invariant 6's constraint).
-        existing = Order.objects.filter(
-            channel=capture.channel, external_ref=capture.external_ref
-        ).first()
-        if existing is None:
-            raise
-        return _replay(existing, digest)
-    return CaptureResult(Order.objects.select_related("channel", "customer").get(pk=order.pk), True)
 
 
-@dataclass
-class CaptureOutcome:
-    """One request's fate in a batch: created, replayed (the same key and body seen
-    before: `created` False), rejected (`errors` in the API's shape) or in conflict (the key
-    holds another body: `conflict` says so). `order` is set for created and replayed."""
+def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
+    """Everything of a batch of valid, new orders, inside the caller's transaction."""
+    user = actor if getattr(actor, "pk", None) else None
+    _attach_customers(drafts)
+    _apply_rules(drafts)
+    _plan_stock(drafts)
+    # From here to COMMIT every capture waits for this row: only inserts follow.
+    numbers = take_order_numbers(len(drafts))
+    orders = [_order(draft, number) for draft, number in zip(drafts, numbers, strict=True)]
+    for draft in drafts:
+        _decide(draft)
+    insert(orders)
+    for order in orders:
+        # The status it was inserted with is what a later save() may expect to find.
+        order._update_initial_state()
+    lines = [line for draft in drafts for line in draft.lines]
+    for line in lines:
+        line.order_id = line.order.pk
+    insert(lines)
+    ready = [draft for draft in drafts if draft.plan is not None]
+    stock_reserve(
+        [draft.plan for draft in ready],
+        [
+            [
+                DemandLine(
+                    line.product_id, line.quantity, line, f"{draft.order.number}/{line.line_no}"
+                )
+                for line in draft.lines
+            ]
+            for draft in ready
+        ],
+    )
+    payments = [
+        Payment(
+            order=draft.order,
+            status=PAYMENT_STATUS[draft.capture.payment["status"]],
+            amount=draft.capture.payment["amount"],
+            currency=draft.capture.currency,
+            reference=draft.capture.payment["reference"],
+        )
+        for draft in drafts
+        if draft.capture.payment and draft.capture.payment["status"] != "pending"
+    ]
+    holds = [
+        Hold(order=draft.order, kind=kind, reason=reason, data=data, opened_by=user)
+        for draft in drafts
+        for kind, reason, data in draft.holds
+    ]
+    insert(payments)
+    insert(holds)
+    now = timezone.now()
+    for rows in (orders, lines, payments, holds):
+        insert_history(rows, user=user, date=now)
+    events, outbox = [], []
+    who = {"actor": user, "system": "" if user else (system or "capture")}
+    for draft in drafts:
+        _tell(draft, source=source, who=who, events=events, outbox=outbox)
+    insert(events)
+    emit_many(outbox)
+    waiting = sorted({product for draft in drafts for product in draft.waiting})
+    if waiting:
+        # A receipt that committed while these orders were written looked for waiting
+        # orders before they existed: look once more after commit (no lost wake-up).
+        transaction.on_commit(lambda: allocate_backorders.delay(waiting))
 
-    order: Order | None = None
-    created: bool = False
-    errors: dict | None = None
-    conflict: str = ""
+
+def _prepare(payloads, indexes, digests, origins, outcomes, duplicates) -> list[_Draft]:
+    """Replays and rejections get their outcome here; the rest become drafts."""
+    keys = {_key(payloads[i]) for i in indexes} - {None}
+    lookups = Lookups([payloads[i] for i in indexes])
+    existing = _existing(keys, lookups)
+    drafts, first = [], {}
+    for i in indexes:
+        key = _key(payloads[i])
+        if key in existing:
+            outcomes[i] = _replay(existing[key], digests[i])
+            continue
+        if key is not None and key in first:
+            duplicates[i] = first[key]  # the same key twice in one batch
+            continue
+        capture, errors = validate_capture(payloads[i], lookups)
+        if errors:
+            outcomes[i] = CaptureOutcome(errors=errors)
+            continue
+        first[key] = i
+        drafts.append(_Draft(i, capture, digests[i], origins[i] if origins else ""))
+    return drafts
 
 
 def capture_many(
@@ -228,20 +433,54 @@ def capture_many(
     origins: list[str] | None = None,
     system: str = "",
 ) -> list[CaptureOutcome]:
-    """Capture many orders (a CSV import's chunk); one outcome per payload, in order.
-    Each order is all or nothing on its own; `origins[i]` is what the timeline says the
-    i-th order came from (file and rows)."""
-    outcomes = []
-    for i, payload in enumerate(payloads):
-        origin = origins[i] if origins else ""
+    """Capture many orders in one transaction (a CSV import's chunk); one outcome per
+    payload, in order. Each order stands alone: a rejected one writes nothing and does not
+    stop the others. `origins[i]` is what the timeline says the i-th order came from.
+    Idempotent on (channel, external_ref), also against a batch racing this one."""
+    outcomes = [CaptureOutcome() for _ in payloads]
+    digests = [request_digest(payload) for payload in payloads]
+    duplicates: dict[int, int] = {}
+    todo = list(range(len(payloads)))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        drafts = _prepare(payloads, todo, digests, origins, outcomes, duplicates)
+        if not drafts:
+            break
         try:
-            result = order_capture(
-                payload=payload, actor=actor, source=source, origin=origin, system=system
-            )
-        except ValidationFailed as exc:
-            outcomes.append(CaptureOutcome(errors=exc.errors))
-        except Conflict as exc:
-            outcomes.append(CaptureOutcome(conflict=exc.message))
-        else:
-            outcomes.append(CaptureOutcome(order=result.order, created=result.created))
+            with transaction.atomic():
+                _write(drafts, actor=actor, source=source, system=system)
+        except IntegrityError:
+            # Another capture committed one of these keys first (invariant 6's
+            # constraint): look again; those become replays, the rest go again.
+            keys = {_key(payloads[d.index]) for d in drafts}
+            if attempt == MAX_ATTEMPTS or not _existing(keys, Lookups([payloads[i] for i in todo])):
+                raise
+            todo = [d.index for d in drafts]
+            continue
+        for draft in drafts:
+            outcomes[draft.index] = CaptureOutcome(order=draft.order, created=True)
+        break
+    for i, first in duplicates.items():
+        order = outcomes[first].order
+        outcomes[i] = _replay(order, digests[i]) if order else outcomes[first]
     return outcomes
+
+
+def order_capture(
+    *, payload: dict, actor=None, source: str = "api", origin: str = "", system: str = ""
+) -> CaptureResult:
+    """Validate, write, hold or reserve, in one transaction; idempotent on
+    (channel, external_ref): the same request again returns the order it made, another
+    request under the same key is a Conflict. A refused request writes nothing."""
+    (outcome,) = capture_many(
+        [payload], actor=actor, source=source, origins=[origin], system=system
+    )
+    if outcome.errors:
+        raise ValidationFailed(outcome.errors)
+    if outcome.conflict:
+        order = outcome.order
+        raise Conflict(outcome.conflict, status=order.status, number=order.number)
+    return CaptureResult(outcome.order, outcome.created)
+
+
+def next_order_number() -> str:
+    return take_order_numbers(1)[0]

@@ -493,7 +493,7 @@ def test_one_order_in_full_with_its_timeline(support, orders):
     assert [hold["reason"] for hold in body["holds"]] == ["Awaiting payment."]
     timeline = body["timeline"]
     assert [(e["kind"], e["actor"]) for e in timeline] == [
-        ("created", "system"),
+        ("created", "capture"),
         ("hold_opened", "capture"),
         ("status_changed", "capture"),
     ]

@@ -345,23 +345,24 @@ def test_no_order_waits_for_stock_that_arrived_while_it_was_captured(warehouse):
 def test_a_receipt_that_commits_while_a_backorder_is_being_captured_reaches_it(
     warehouse, monkeypatch
 ):
-    """The window, made certain: the capture has found the shelf empty and moved its order
-    to backordered, but not committed yet; a receipt commits then, and its backorder sweep
-    cannot see the order. When the capture commits, the stock must still reach it."""
-    from orders.services import lifecycle
+    """The window, made certain: the capture has found the shelf empty and decided its
+    order is backordered, but not committed yet; a receipt comes then. Either it waits for
+    the capture's lock on the stock level, or it commits and its backorder sweep cannot see
+    the order; either way, when the capture commits, the stock must still reach it."""
+    from orders.services import capture as capture_module
 
     product = ProductFactory(sku="LATE-C")
     stock_level_get_or_create(product=product, location=warehouse)
     in_window, received = threading.Event(), threading.Event()
-    real_move = lifecycle.move
+    real_emit = capture_module.emit_many
 
-    def move_then_wait(order, transition, **kwargs):
-        real_move(order, transition, **kwargs)
-        if transition == "backorder" and threading.current_thread().name == "racer-0":
+    def emit_then_wait(events):
+        real_emit(events)
+        if threading.current_thread().name == "racer-0":
             in_window.set()  # backordered, not committed
-            received.wait(timeout=30)
+            received.wait(timeout=2)  # the receipt may be queued on our row lock
 
-    monkeypatch.setattr(lifecycle, "move", move_then_wait)
+    monkeypatch.setattr(capture_module, "emit_many", emit_then_wait)
 
     def work(i: int) -> None:
         if i == 0:
