@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inventory.services import DemandLine
@@ -42,8 +42,9 @@ from orders.events import (
     status_message,
     status_outbox,
 )
-from orders.models import Customer, Hold, Order, OrderLine, OrderSequence, Payment
+from orders.models import Customer, Hold, Order, OrderLine, Payment
 from orders.rules import add_credit_holds, add_fraud_holds, payment_holds, payment_status_for
+from orders.services.numbering import number_orders, placeholder
 from orders.tasks import allocate_backorders
 from orders.validation import CaptureInput, Lookups, validate_capture
 
@@ -98,22 +99,6 @@ def request_digest(payload: dict) -> str:
     """The request's fingerprint: the same body under the same key is a retry."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def take_order_numbers(count: int) -> list[str]:
-    """`count` numbers SO-<year>-<n>, gap-free per year: one statement that creates or bumps
-    the year's counter. Its row stays locked until the transaction ends, and a rollback
-    gives the numbers back."""
-    year = timezone.localdate().year
-    table = OrderSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (year, last) VALUES (%s, %s) ON CONFLICT (year) "
-            f"DO UPDATE SET last = {table}.last + EXCLUDED.last RETURNING last",
-            [year, count],
-        )
-        (last,) = cursor.fetchone()
-    return [f"SO-{year}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
 def _key(payload) -> tuple[str, str] | None:
@@ -342,9 +327,8 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
     _attach_customers(drafts)
     _apply_rules(drafts)
     _plan_stock(drafts)
-    # From here to COMMIT every capture waits for this row: only inserts follow.
-    numbers = take_order_numbers(len(drafts))
-    orders = [_order(draft, number) for draft, number in zip(drafts, numbers, strict=True)]
+    # Written under placeholders; the numbers come last (see numbering.py).
+    orders = [_order(draft, placeholder()) for draft in drafts]
     for draft in drafts:
         _decide(draft)
     insert(orders)
@@ -356,7 +340,7 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
         line.order_id = line.order.pk
     insert(lines)
     ready = [draft for draft in drafts if draft.plan is not None]
-    stock_reserve(
+    reservations = stock_reserve(
         [draft.plan for draft in ready],
         [
             [
@@ -395,6 +379,12 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
         _tell(draft, source=source, who=who, events=events, outbox=outbox)
     insert(events)
     emit_many(outbox)
+    # Last: from here to COMMIT every capture waits for the year's counter.
+    number_orders(
+        orders,
+        reservation_ids=[r.pk for r in reservations],
+        outbox_ids=[e.pk for e in outbox],
+    )
     waiting = sorted({product for draft in drafts for product in draft.waiting})
     if waiting:
         # A receipt that committed while these orders were written looked for waiting
@@ -480,7 +470,3 @@ def order_capture(
         order = outcome.order
         raise Conflict(outcome.conflict, status=order.status, number=order.number)
     return CaptureResult(outcome.order, outcome.created)
-
-
-def next_order_number() -> str:
-    return take_order_numbers(1)[0]

@@ -309,6 +309,25 @@ def test_the_race_loser_with_another_body_gets_a_conflict(monkeypatch):
 # -- numbering --------------------------------------------------------------------------
 
 
+def test_the_number_is_everywhere_the_order_is_named():
+    # Rows are written under a placeholder and numbered last (orders/services/numbering.py):
+    # nothing may keep the placeholder.
+    order = order_capture(payload=payload(0)).order
+    other = order_capture(payload=payload(1, payment=None)).order
+    for captured in (order, other):
+        stored = Order.objects.get(pk=captured.pk)
+        assert stored.number == captured.number
+        assert re.fullmatch(rf"SO-{timezone.localdate().year}-\d{{6}}", stored.number)
+        assert set(stored.history.values_list("number", flat=True)) == {stored.number}
+        payloads = OutboxEvent.objects.filter(
+            aggregate_id=str(stored.pk), topic__startswith="order."
+        )
+        assert {p.payload["number"] for p in payloads} == {stored.number}
+    references = Reservation.objects.values_list("reference", flat=True)
+    assert sorted(references) == [f"{order.number}/1"]
+    assert not Order.history.filter(number__startswith="~").exists()
+
+
 def test_order_numbers_are_consecutive_per_year():
     for n in range(5):
         order_capture(payload=payload(n))
