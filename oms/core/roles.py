@@ -19,9 +19,11 @@ ADMIN = "Admin"
 # Beyond reading everything: what each role may do ("app_label.codename").
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     # Support takes phone orders (capture, the same service as the API), holds orders
-    # and resolves holds, and cancels. Not add_order/change_order: an order is written
-    # only through capture and its transitions, never edited as a row.
+    # and resolves holds, cancels, and imports wholesale accounts' CSV files (through the
+    # same capture). Not add_order/change_order: an order is written only through capture
+    # and its transitions, never edited as a row.
     SUPPORT: (
+        "orders.import_orders",
         "orders.add_customer",
         "orders.change_customer",
         "orders.capture_order",

@@ -87,6 +87,12 @@ def test_support_cannot_adjust_stock_or_change_products(setup_roles):
     assert not support.has_perm("inventory.delete_product")
 
 
+def test_support_imports_wholesale_files_and_the_warehouse_does_not(setup_roles):
+    assert _user("Support").has_perm("orders.import_orders")
+    assert not _user("Warehouse").has_perm("orders.import_orders")
+    assert not _user("Finance").has_perm("orders.import_orders")
+
+
 def test_inventory_can_adjust_stock_and_change_products(setup_roles):
     inventory = _user("Inventory")
 
