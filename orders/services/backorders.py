@@ -1,11 +1,15 @@
 """Backorders get stock as it arrives: oldest and highest priority first."""
 
+import logging
+
 from django.db import transaction
 from django.db.models import F
 
 from orders.models import Order
 from orders.services.common import lock_order
 from orders.services.lifecycle import order_allocate
+
+log = logging.getLogger(__name__)
 
 
 def backorders_allocate(*, product_ids: list[int]) -> list[str]:
@@ -27,11 +31,17 @@ def backorders_allocate(*, product_ids: list[int]) -> list[str]:
     )
     allocated = []
     for order_id in list(dict.fromkeys(waiting)):
-        with transaction.atomic():
-            order = lock_order(order_id)
-            if order.status != Order.Status.BACKORDERED:
-                continue
-            order_allocate(order=order, system="backorder allocation")
-            if order.status == Order.Status.ALLOCATED:
-                allocated.append(order.number)
+        try:
+            with transaction.atomic():
+                order = lock_order(order_id)
+                if order.status != Order.Status.BACKORDERED:
+                    continue
+                order_allocate(order=order, system="backorder allocation")
+        except Exception:
+            # Rolled back alone; the orders behind it still get their turn, and this one
+            # is tried again on the next receipt (it is still backordered).
+            log.exception("Backorder allocation failed for order id %s", order_id)
+            continue
+        if order.status == Order.Status.ALLOCATED:
+            allocated.append(order.number)
     return allocated

@@ -6,6 +6,7 @@ import pytest
 from inventory.models import Location, Product, StockLevel
 from inventory.services import ReceiptLine, stock_move, stock_receive
 from orders.models import Order
+from orders.services import backorders as backorders_module
 from orders.services import order_cancel, order_hold
 from orders.services.backorders import backorders_allocate
 from tests.factories import ChannelFactory, captured_order, ship_to
@@ -153,3 +154,25 @@ def test_backorders_allocate_returns_the_orders_it_completed():
     done = backorders_allocate(product_ids=[product.pk])
     assert done == [Order.objects.get(pk=order.pk).number]
     assert state(other) == (S.BACKORDERED, 2)
+
+
+def test_one_order_failing_does_not_stop_the_orders_behind_it(monkeypatch, caplog):
+    first = backorder(2)
+    second = backorder(2, n=1)
+    product = Product.objects.get(sku="WIDGET-RED")
+    stock_move(
+        product=product, location=Location.objects.get(code="WH-TEST"), quantity=4, reason="receipt"
+    )
+    real = backorders_module.order_allocate
+
+    def allocate(*, order, **kwargs):
+        if order.pk == first.pk:
+            raise RuntimeError("the disk is full")
+        return real(order=order, **kwargs)
+
+    monkeypatch.setattr(backorders_module, "order_allocate", allocate)
+    done = backorders_allocate(product_ids=[product.pk])
+    assert done == [Order.objects.get(pk=second.pk).number]
+    assert state(first) == (S.BACKORDERED, 0)
+    assert state(second) == (S.ALLOCATED, 2)
+    assert "Backorder allocation failed" in caplog.text
