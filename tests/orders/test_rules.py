@@ -225,6 +225,33 @@ def test_just_below_the_high_value_threshold_there_is_no_hold():
     )
 
 
+def test_the_high_value_threshold_is_in_the_orders_currency():
+    # 5,000 yen is about 33 dollars: not high value; 150,000 yen is.
+    assert_allocated(
+        capture(
+            currency="JPY", lines=lines(5, "1000"), payment={"status": "paid", "amount": "5000"}
+        )
+    )
+    order = capture(
+        external_ref="WEB-JPY-2",
+        ship_to=ship_to(line1="2 Market St"),
+        customer={"email": "new@example.com"},
+        currency="JPY",
+        lines=lines(150, "1000"),
+        payment={"status": "paid", "amount": "150000"},
+    )
+    assert_held(
+        order, Hold.Kind.FRAUD, "Fraud review: high value (150000 JPY) from a new customer."
+    )
+
+
+def test_a_wholesale_account_is_not_scored_for_fraud():
+    account = WholesaleCustomerFactory(payment_terms_days=30, credit_limit=Decimal("100000"))
+    # High value, billed abroad: enough to hold a shopper's order, not an account's.
+    order = wholesale(account, 100, bill_to={"country": "NG"})
+    assert_allocated(order)
+
+
 def test_a_billing_country_other_than_the_shipping_country_is_a_reason_in_the_review():
     order = capture(
         bill_to={"country": "NG"},
