@@ -79,6 +79,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "oms.urls"
+# The console is the admin: logging in without a ?next= lands on its dashboard.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 WSGI_APPLICATION = "oms.wsgi.application"
 
 TEMPLATES = [

@@ -227,3 +227,13 @@ def test_deploy_check_fails_with_insecure_overrides(run, override, warning):
     )
     assert result.returncode != 0
     assert warning in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_logging_in_at_the_console_without_a_next_lands_on_the_dashboard(client):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-12345")
+    response = client.post("/admin/login/", {"username": "boss", "password": "pw-12345"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
