@@ -6,14 +6,16 @@ path, with a fixed number of statements whatever the batch's size:
 1. outside any transaction: find keys already captured (replays), validate every request
    with the rows it needs read once (`Lookups`);
 2. in one transaction: customers, the payment, credit and fraud rules, then stock planned
-   under lock (`stock_plan`), then the order numbers, then every row with one INSERT
-   per table (orders, lines, reservations, payments, holds, history, timeline, outbox).
+   under lock (`stock_plan`), then every row with one INSERT per table (orders, lines,
+   reservations, payments, holds, history, timeline, outbox) under placeholder numbers,
+   and last the gap-free numbers (numbering.py: every capture queues on that counter
+   until its COMMIT, so it comes last).
 
-The gap-free number's counter row stays locked until COMMIT, and every capture queues on
-it, so it is taken as late as it can be: after the rules and the stock plan, right before
-the inserts. Each order goes through its status machine in memory (pending -> confirmed
--> allocated, ...), so the FSM still decides and the timeline and outbox say each step;
-its history row records the state it was committed in.
+Each order goes through its status machine in memory (pending -> confirmed ->
+allocated, ...), so the FSM still decides and the timeline and outbox say each step; its
+history row records the state it was committed in. Statements go through
+oms.core.fastsql, not querysets: at a few hundred captures a second the ORM's per-call
+SQL building was most of the CPU (bench/bench_orders.py).
 """
 
 import hashlib
@@ -305,6 +307,7 @@ def _tell(draft: _Draft, *, source: str, who: dict, events: list, outbox: list) 
     outbox.append(created_outbox(order, status=S.PENDING))
     for kind, reason, data in draft.holds:
         event("hold_opened", f"{Hold.Kind(kind).label} hold: {reason}", {"kind": kind, **data})
+    got = {line.pk: line.quantity_reserved for line in draft.lines if line.quantity_reserved}
     for n, (before, after, reason) in enumerate(draft.steps):
         event(
             "status_changed",
@@ -312,7 +315,6 @@ def _tell(draft: _Draft, *, source: str, who: dict, events: list, outbox: list) 
             {"from": before, "to": after, "reason": reason},
         )
         outbox.append(status_outbox(order, before, reason, after=after))
-        got = {line.pk: line.quantity_reserved for line in draft.lines if line.quantity_reserved}
         if n == 0 and got:  # confirmed, then reserved
             event(
                 "reserved",
