@@ -2,11 +2,11 @@ from celery import shared_task
 
 
 @shared_task(name="orders.tasks.allocate_backorders", acks_late=True)
-def allocate_backorders(product_ids: list[int]) -> list[str]:
+def allocate_backorders(product_ids: list[int], order_ids: list[int] | None = None) -> list[str]:
     """Idempotent: an order already allocated is skipped by the service."""
     from orders.services.backorders import backorders_allocate
 
-    return backorders_allocate(product_ids=product_ids)
+    return backorders_allocate(product_ids=product_ids, order_ids=order_ids)
 
 
 @shared_task(name="orders.tasks.import_orders_run", acks_late=True)

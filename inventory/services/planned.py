@@ -86,7 +86,7 @@ def _lock_levels(product_ids: set[int]) -> list[_Level]:
     return levels
 
 
-def _candidates(levels: list[_Level], free: dict[int, int], channel: str | None) -> tuple:
+def _candidates(levels, free: dict[int, int], channel: str | None) -> tuple:
     by_location: dict[int, Candidate] = {}
     for level in levels:
         if channel and level.channels and channel not in level.channels:
@@ -112,11 +112,20 @@ def stock_plan(
     router = router or get_router()
     levels = _lock_levels(product_ids)
     free = {level.id: level.free for level in levels}
+    by_product: dict[int, list[_Level]] = defaultdict(list)
+    for level in levels:
+        by_product[level.product_id].append(level)
     plans = []
     for request in requests:
+        # Only this request's products' levels, in id order: a chunk of an import locks
+        # thousands, and an order looks at a handful.
+        mine = sorted(
+            (level for p in {p for p, _ in request.lines} for level in by_product[p]),
+            key=lambda level: level.id,
+        )
         routing = RoutingRequest(
             lines=request.lines,
-            candidates=_candidates(levels, free, request.channel_code),
+            candidates=_candidates(mine, free, request.channel_code),
             destination_country=request.destination_country,
             destination_postcode=request.destination_postcode,
             policy=request.policy,

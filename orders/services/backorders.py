@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 from django.db.models import F
 
+from inventory.models import StockLevel
 from orders.models import Order
 from orders.services.common import lock_order
 from orders.services.lifecycle import order_allocate
@@ -12,11 +13,28 @@ from orders.services.lifecycle import order_allocate
 log = logging.getLogger(__name__)
 
 
-def backorders_allocate(*, product_ids: list[int]) -> list[str]:
-    """Try each waiting order that needs one of these products, in priority order
-    (order priority, then channel priority, then placed first); each in its own
-    transaction so one order's failure never blocks the rest. Returns the numbers of
-    orders now fully allocated."""
+def _in_stock(product_ids: list[int]) -> list[int]:
+    """Which of these products have units free at a location that ships orders."""
+    return list(
+        StockLevel.objects.filter(
+            product_id__in=product_ids, location__active=True, location__fulfils_orders=True
+        )
+        .annotate(free=F("on_hand") - F("reserved") - F("safety_stock"))
+        .filter(free__gt=0)
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
+def backorders_allocate(*, product_ids: list[int], order_ids: list[int] | None = None) -> list[str]:
+    """Try each waiting order that needs one of these products (and is one of
+    `order_ids`, when given), in priority order (order priority, then channel priority,
+    then placed first); each in its own transaction so one order's failure never blocks
+    the rest. Returns the numbers of orders now fully allocated. Products with nothing
+    free wake no one: one query, however many orders wait for them."""
+    product_ids = _in_stock(product_ids)
+    if not product_ids:
+        return []
     waiting = (
         Order.objects.filter(
             status=Order.Status.BACKORDERED,
@@ -25,6 +43,7 @@ def backorders_allocate(*, product_ids: list[int]) -> list[str]:
             + F("lines__quantity_shipped")
             + F("lines__quantity_cancelled"),
         )
+        .filter(**({"pk__in": order_ids} if order_ids is not None else {}))
         .order_by("priority", "channel__priority", "placed_at", "pk")
         .values_list("pk", flat=True)
         .distinct()

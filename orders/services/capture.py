@@ -389,9 +389,11 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
     )
     waiting = sorted({product for draft in drafts for product in draft.waiting})
     if waiting:
-        # A receipt that committed while these orders were written looked for waiting
-        # orders before they existed: look once more after commit (no lost wake-up).
-        transaction.on_commit(lambda: allocate_backorders.delay(waiting))
+        # A receipt that committed while these orders were written (say, into a stock
+        # level the plan did not lock, because it did not exist yet) looked for waiting
+        # orders before they existed: these look once more after commit.
+        backordered = [draft.order.pk for draft in drafts if draft.waiting]
+        transaction.on_commit(lambda: allocate_backorders.delay(waiting, backordered))
 
 
 def _prepare(payloads, indexes, digests, origins, outcomes, duplicates) -> list[_Draft]:
