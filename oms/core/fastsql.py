@@ -11,6 +11,7 @@ with the ORM, and hand back ordinary model instances. Signals are not sent, as w
 
 from functools import cache
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
@@ -39,7 +40,7 @@ def _unnest_sql(model: type[models.Model]) -> str:
     5,000 (psycopg then reuses its parse of it, and the server gets a short query)."""
     fields = _insert_fields(model)
     quote = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    arrays = ", ".join(f"%b::{f.db_type(connection)}[]" for f in fields)
     return (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"SELECT * FROM unnest({arrays}) RETURNING {quote(model._meta.pk.column)}"
@@ -94,9 +95,14 @@ def _row(obj, fields: tuple, preparers: tuple, db) -> list:
 
 def _insert_rows(model: type[models.Model], rows: list[list], db) -> list:
     if db.vendor == "postgresql" and len(rows) > UNNEST_FROM:
-        sql, params = _unnest_sql(model), [list(column) for column in zip(*rows, strict=True)]
-    else:
-        sql, params = _insert_sql(model, len(rows)), [value for row in rows for value in row]
+        # Binary arrays through a plain psycopg cursor: Django's client-side binding would
+        # quote every value of every array as text (a regex per value).
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        db.ensure_connection()
+        with psycopg.Cursor(db.connection) as cursor:
+            cursor.execute(_unnest_sql(model), columns)
+            return [row[0] for row in cursor.fetchall()]
+    sql, params = _insert_sql(model, len(rows)), [value for row in rows for value in row]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
