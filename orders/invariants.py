@@ -5,11 +5,12 @@ The database holds part of them too (OrderLine's CheckConstraints, the unique
 .update() or a restore from an old dump cannot hide a violation.
 """
 
+import json
 from collections.abc import Iterator
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.fields.json import KT
+from django.db import connection
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Trim
 
 from inventory.models import Reservation
@@ -83,38 +84,44 @@ def _duplicate_refs() -> Iterator[str]:
         )
 
 
+_EVENT = OrderEvent._meta.db_table
+_HISTORY = Order.history.model._meta.db_table
+# One pass with hash joins: a correlated subquery per order (the ORM's Exists/Subquery)
+# took a minute on 25,000 imported orders before the planner had statistics.
+_TIMELINE_SQL = f"""
+WITH last AS (
+    SELECT order_id, MAX(id) AS id FROM {_EVENT} WHERE kind = 'status_changed' GROUP BY order_id
+),
+events AS (SELECT DISTINCT order_id FROM {_EVENT}),
+history AS (SELECT DISTINCT id FROM {_HISTORY})
+SELECT o.number, o.status, events.order_id IS NOT NULL, history.id IS NOT NULL, e.data
+FROM {Order._meta.db_table} o
+LEFT JOIN events ON events.order_id = o.id
+LEFT JOIN history ON history.id = o.id
+LEFT JOIN last ON last.order_id = o.id
+LEFT JOIN {_EVENT} e ON e.id = last.id
+ORDER BY o.number
+"""
+
+
 def _timeline() -> Iterator[str]:
     """Invariant 7: every order has a timeline and a history; the last status change on
     its timeline says where it is now (an order never moved is pending)."""
-    last_change = (
-        OrderEvent.objects.filter(order=OuterRef("pk"), kind="status_changed")
-        .order_by("-id")
-        .annotate(to=KT("data__to"))
-        .values("to")[:1]
-    )
-    orders = (
-        Order.objects.annotate(
-            has_events=Exists(OrderEvent.objects.filter(order=OuterRef("pk"))),
-            has_history=Exists(Order.history.model.objects.filter(id=OuterRef("pk"))),
-            last_to=Subquery(last_change),
-        )
-        .filter(
-            Q(has_events=False)
-            | Q(has_history=False)
-            | (Q(last_to__isnull=True) & ~Q(status=Order.Status.PENDING))
-            | (Q(last_to__isnull=False) & ~Q(last_to=F("status")))
-        )
-        .order_by("number")
-    )
-    for order in orders:
-        if not order.has_events:
-            yield f"invariant 7: {order.number}: no timeline event"
-        if not order.has_history:
-            yield f"invariant 7: {order.number}: no history row"
-        if order.last_to is None and order.status != Order.Status.PENDING:
-            yield f"invariant 7: {order.number}: is {order.status} but no status change is on its timeline"
-        elif order.last_to is not None and order.last_to != order.status:
+    with connection.cursor() as cursor:
+        cursor.execute(_TIMELINE_SQL)
+        rows = cursor.fetchall()
+    for number, status, has_events, has_history, data in rows:
+        if isinstance(data, str):  # SQLite hands JSON back as text
+            data = json.loads(data)
+        last_to = data.get("to") if data else None
+        if not has_events:
+            yield f"invariant 7: {number}: no timeline event"
+        if not has_history:
+            yield f"invariant 7: {number}: no history row"
+        if last_to is None and status != Order.Status.PENDING:
+            yield f"invariant 7: {number}: is {status} but no status change is on its timeline"
+        elif last_to is not None and last_to != status:
             yield (
-                f"invariant 7: {order.number}: is {order.status} but its last status change "
-                f"on the timeline is to {order.last_to}"
+                f"invariant 7: {number}: is {status} but its last status change "
+                f"on the timeline is to {last_to}"
             )
