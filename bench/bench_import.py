@@ -77,6 +77,7 @@ from bench_reservations import (  # noqa: E402  (same conventions, one place)
     cpu_busy,
     machine,
     recreate_database,
+    write_section,
 )
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench_import"
@@ -87,29 +88,6 @@ CREDIT_LIMIT = Decimal("50000000.00")  # no file of this size gets near it
 TARGET_SECONDS = 60
 TARGET_RSS_MB = 500
 TARGET_RATIO = 4
-HEADER = [
-    "order_ref",
-    "order_date",
-    "customer_code",
-    "customer_name",
-    "contact_email",
-    "contact_phone",
-    "ship_name",
-    "ship_company",
-    "ship_line1",
-    "ship_line2",
-    "ship_city",
-    "ship_region",
-    "ship_postcode",
-    "ship_country",
-    "sku",
-    "quantity",
-    "unit_price",
-    "currency",
-    "requested_ship_date",
-    "po_number",
-    "notes",
-]
 
 # --- the file ---------------------------------------------------------------------------
 
@@ -298,7 +276,10 @@ def write_file(rng: random.Random, orders: list[dict], path: Path) -> None:
     for about 5% of orders, interleaved row by row with the next order's."""
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(HEADER)
+        from orders.imports.columns import LINE_COLUMNS, ORDER_COLUMNS
+
+        # The sample file's order: the address, then the line, then the rest.
+        writer.writerow([*ORDER_COLUMNS[:14], *LINE_COLUMNS, *ORDER_COLUMNS[14:]])
         i = 0
         while i < len(orders):
             if i + 1 < len(orders) and rng.random() < 0.05:
@@ -773,24 +754,6 @@ def render(args, info, load, data, first, second, baseline, facts, ratio) -> str
     return "\n".join(lines)
 
 
-def write_section(block: str) -> None:
-    """Replace this script's block in BENCHMARKS.md, or add it at the end of "## Orders"
-    (created after the last section when missing)."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- {SECTION}:start -->.*?<!-- {SECTION}:end -->", flags=re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    elif "\n## Orders" in text:
-        start = text.index("\n## Orders")
-        following = text.find("\n## ", start + 1)
-        end = following if following != -1 else len(text)
-        text = f"{text[:end].rstrip()}\n\n{block}\n{text[end:]}"
-    else:
-        text = f"{text.rstrip()}\n\n## Orders\n\n{block}\n"
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the file (100000)")
@@ -914,7 +877,11 @@ def main() -> int:
         "reserved == active; invariants hold; a second import created nothing"
     )
     if not args.no_write:
-        write_section(render(args, info, load, data, first, second, baseline, facts, ratio))
+        write_section(
+            SECTION,
+            render(args, info, load, data, first, second, baseline, facts, ratio),
+            heading="Orders",
+        )
         print("BENCHMARKS.md updated")
     return 0
 

@@ -53,6 +53,7 @@ from bench_reservations import (  # noqa: E402  (same conventions, one place)
     cpu_busy,
     machine,
     recreate_database,
+    write_section,
 )
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/oms_bench"
@@ -728,24 +729,6 @@ def render(rows, info, seconds, rounds, profile, load, http_note: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(block: str) -> None:
-    """Replace this script's block in BENCHMARKS.md, or add it under "## Orders" (created
-    after the last section when missing)."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"<!-- {SECTION}:start -->.*?<!-- {SECTION}:end -->", flags=re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    elif "\n## Orders" in text:
-        start = text.index("\n## Orders")
-        following = text.find("\n## ", start + 1)
-        end = following if following != -1 else len(text)
-        text = f"{text[:end].rstrip()}\n\n{block}\n{text[end:]}"
-    else:
-        text = f"{text.rstrip()}\n\n## Orders\n\n{block}\n"
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="per scenario, all rounds")
@@ -856,7 +839,11 @@ def main() -> int:
         return 1
     print("\ncorrect: every order allocated, reserved == active, invariants hold")
     if not args.no_write:
-        write_section(render(rows, info, args.seconds, args.rounds, profile, load, http_note))
+        write_section(
+            SECTION,
+            render(rows, info, args.seconds, args.rounds, profile, load, http_note),
+            heading="Orders",
+        )
         print("BENCHMARKS.md updated")
     return 0
 

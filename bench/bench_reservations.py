@@ -365,20 +365,21 @@ def render(rows, floor, info, seconds, queries, load) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str, block: str) -> None:
-    """Replace a script's block in BENCHMARKS.md, or add it to the Inventory section."""
+def write_section(section: str, block: str, heading: str = "Inventory") -> None:
+    """Replace a script's block in BENCHMARKS.md, or add it at the end of its "## heading"
+    section (created after the last section when missing). Every bench script uses this."""
     path = ROOT / "BENCHMARKS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"<!-- {section}:start -->.*?<!-- {section}:end -->", flags=re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
-    elif "\n## Inventory" in text:
-        start = text.index("\n## Inventory")
+    elif f"\n## {heading}" in text:
+        start = text.index(f"\n## {heading}")
         following = text.find("\n## ", start + 1)
         end = following if following != -1 else len(text)
         text = f"{text[:end].rstrip()}\n\n{block}\n{text[end:]}"
     else:
-        text = f"{text.rstrip()}\n\n## Inventory\n\n{block}\n"
+        text = f"{text.rstrip()}\n\n## {heading}\n\n{block}\n"
     path.write_text(text)
 
 
