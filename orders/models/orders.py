@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -104,7 +105,13 @@ class Order(ConcurrentTransitionMixin, TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_gte_0"),
         ]
-        indexes = [models.Index(fields=["status", "priority", "placed_at"], name="order_queue_idx")]
+        indexes = [
+            models.Index(fields=["status", "priority", "placed_at"], name="order_queue_idx"),
+            # The fraud rule's orders-per-address-per-hour look-up, at every capture.
+            models.Index(
+                Lower("ship_line1"), "ship_postcode", "placed_at", name="order_address_time_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
