@@ -38,3 +38,21 @@ def order_detail(*, number: str) -> Order:
         return order_detail_queryset().get(number=number)
     except Order.DoesNotExist:
         raise NotFound(f"No order {number}.") from None
+
+
+def order_as_written(order: Order) -> Order:
+    """A just-captured order ready to show in full from the rows the capture wrote (the
+    same prefetches order_detail makes, filled without a query); any other order is
+    read again with order_detail."""
+    written = getattr(order, "written", None)
+    if written is None:
+        return order_detail(number=order.number)
+    for name, rows in written.items():
+        queryset = getattr(order, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        order._prefetched_objects_cache = {
+            **getattr(order, "_prefetched_objects_cache", {}),
+            name: queryset,
+        }
+    return order

@@ -387,6 +387,7 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
         reservation_ids=[r.pk for r in reservations],
         outbox_ids=[e.pk for e in outbox],
     )
+    _keep_written(drafts, holds, events)
     waiting = sorted({product for draft in drafts for product in draft.waiting})
     if waiting:
         # A receipt that committed while these orders were written (say, into a stock
@@ -394,6 +395,18 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
         # orders before they existed: these look once more after commit.
         backordered = [draft.order.pk for draft in drafts if draft.waiting]
         transaction.on_commit(lambda: allocate_backorders.delay(waiting, backordered))
+
+
+def _keep_written(drafts: list[_Draft], holds: list[Hold], events: list) -> None:
+    """Each new order carries the rows written for it (`order.written`), so a caller that
+    shows it at once (the API's 201) need not read them back (selectors.order_as_written)."""
+    for draft in drafts:
+        draft.order.written = {"lines": draft.lines, "holds": [], "events": []}
+    by_pk = {draft.order.pk: draft.order.written for draft in drafts}
+    for hold in holds:
+        by_pk[hold.order_id]["holds"].append(hold)
+    for event in events:
+        by_pk[event.order_id]["events"].append(event)
 
 
 def _prepare(payloads, indexes, digests, origins, outcomes, duplicates) -> list[_Draft]:

@@ -96,6 +96,25 @@ def written() -> tuple:
 # -- POST /orders/ ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # allocated, paid
+        {"payment": None},  # held: payment
+        {"lines": [{"sku": "WIDGET-RED", "quantity": 500, "unit_price": "1.00"}]},  # backordered
+    ],
+    ids=["allocated", "held", "backordered"],
+)
+def test_the_201_body_is_what_reading_the_order_gives(support, shop, overrides):
+    # The 201 is built from the rows the capture wrote, not read back: it must not differ.
+    payload = order_payload(external_ref="WEB-SAME", **overrides)
+    if "lines" in overrides:
+        payload["payment"] = {"status": "paid", "amount": "500.00", "reference": "pi_1"}
+    created = support.post(ORDERS, payload)
+    assert created.status_code == 201, created.json()
+    assert created.json() == support.get(url(created.json()["number"])).json()
+
+
 def test_capture_answers_201_with_the_order_allocated(support, shop):
     payload = order_payload(external_ref="WEB-100045")
 
