@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from oms.core import fastsql
 from oms.core.fastsql import in_list
 from orders.models import Channel, Customer, Hold, Order
 
@@ -136,7 +136,7 @@ def _customers_with_orders(ids: set[int]) -> set[int]:
     if not ids:
         return set()
     in_ids, params = in_list(ids)
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.execute(
             f"SELECT c.id FROM {_CUSTOMER} c WHERE c.id IN {in_ids} "
             f"AND EXISTS (SELECT 1 FROM {_ORDER} o WHERE o.customer_id = c.id)",
@@ -149,7 +149,7 @@ def _orders_to(*, streets, postcodes, countries, since, until) -> list[tuple]:
     in_streets, streets = in_list(streets)
     in_postcodes, postcodes = in_list(postcodes)
     in_countries, countries = in_list(countries)
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.execute(
             f"SELECT LOWER(ship_line1), ship_postcode, ship_country, placed_at FROM {_ORDER} "
             f"WHERE LOWER(ship_line1) IN {in_streets} AND ship_postcode IN {in_postcodes} "

@@ -23,6 +23,7 @@ from inventory.models import Location, Reservation, StockLevel
 from inventory.routing import Candidate, Router, RoutingRequest, get_router
 from inventory.services.reservations import DemandLine
 from inventory.services.stock import emit_if_low
+from oms.core import fastsql
 from oms.core.fastsql import insert
 
 _LEVEL = StockLevel._meta.db_table
@@ -74,7 +75,7 @@ def _lock_levels(product_ids: set[int]) -> list[_Level]:
         f"WHERE loc.active AND loc.fulfils_orders AND sl.product_id IN ({', '.join(['%s'] * len(ids))}) "
         f"ORDER BY sl.id{lock}"
     )
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.execute(sql, ids)
         rows = cursor.fetchall()
     levels = []
@@ -182,7 +183,7 @@ def stock_reserve(
         f"AND on_hand - reserved - safety_stock >= {amount} "
         "RETURNING id, on_hand - reserved - safety_stock, reorder_point"
     )
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.execute(sql, [*params, *ids, *params])
         rows = cursor.fetchall()
     if len(rows) != len(ids):

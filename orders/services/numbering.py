@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory.models import Reservation
+from oms.core import fastsql
 from oms.core.models import OutboxEvent
 from orders.models import Order, OrderSequence
 
@@ -74,7 +75,7 @@ SELECT nums.id, nums.number FROM nums
 def take_order_numbers(count: int) -> list[str]:
     """`count` consecutive numbers (locks the year's counter until the transaction ends)."""
     year, prefix = _prefix()
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.execute(_TAKE, [year, count])
         (last,) = cursor.fetchone()
     return [f"{prefix}{n:06d}" for n in range(last - count + 1, last + 1)]
@@ -87,7 +88,7 @@ def number_orders(orders: list[Order], *, reservation_ids: list[int], outbox_ids
     ids = [order.pk for order in orders]
     placeholders = [order.number for order in orders]
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with fastsql.cursor() as cursor:
             cursor.execute(
                 _NUMBER_ALL,
                 [
@@ -113,7 +114,7 @@ def _replace_one_by_one(numbers: dict[int, str], placeholders: dict[int, str]) -
     """The same replacements, a statement per table (SQLite: one writer at a time)."""
     rows = [(numbers[pk], placeholders[pk]) for pk in numbers]
     width = PLACEHOLDER_LENGTH
-    with connection.cursor() as cursor:
+    with fastsql.cursor() as cursor:
         cursor.executemany(f"UPDATE {_ORDER} SET number = %s WHERE number = %s", rows)
         cursor.executemany(f"UPDATE {_HISTORY} SET number = %s WHERE number = %s", rows)
         cursor.executemany(
