@@ -9,6 +9,7 @@ with the ORM, and hand back ordinary model instances. Signals are not sent, as w
 `bulk_create`.
 """
 
+import functools
 import time
 from contextlib import contextmanager
 from functools import cache
@@ -19,15 +20,22 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 class _Logged(psycopg.Cursor):
     """A server-side-binding psycopg cursor that still behaves as Django's: its errors are
-    Django's (IntegrityError, ...) and it shows in the query log (the test suite's query
-    counts, the debug toolbar)."""
+    Django's (IntegrityError, ...), execute wrappers see it, and it shows in the query log
+    (the test suite's query counts, the debug toolbar)."""
 
     def execute(self, query, params=None, **kwargs):
         db = connections[DEFAULT_DB_ALIAS]
+
+        def run(sql, values, many, context):
+            with db.wrap_database_errors:  # IntegrityError etc. as Django's, as callers expect
+                return super(_Logged, self).execute(sql, values, **kwargs)
+
+        # Django's execute wrappers (connection.execute_wrapper) see these statements too.
+        for wrapper in reversed(db.execute_wrappers):
+            run = functools.partial(wrapper, run)
         start = time.monotonic()
         try:
-            with db.wrap_database_errors:  # IntegrityError etc. as Django's, as callers expect
-                return super().execute(query, params, **kwargs)
+            return run(query, params, False, {"connection": db, "cursor": self})
         finally:
             if db.queries_logged:
                 db.queries_log.append(
