@@ -136,7 +136,7 @@ def _customers_with_orders(ids: set[int]) -> set[int]:
     if not ids:
         return set()
     in_ids, params = in_list(ids)
-    with fastsql.cursor() as cursor:
+    with fastsql.cursor(len(params)) as cursor:
         cursor.execute(
             f"SELECT c.id FROM {_CUSTOMER} c WHERE c.id IN {in_ids} "
             f"AND EXISTS (SELECT 1 FROM {_ORDER} o WHERE o.customer_id = c.id)",
@@ -149,7 +149,7 @@ def _orders_to(*, streets, postcodes, countries, since, until) -> list[tuple]:
     in_streets, streets = in_list(streets)
     in_postcodes, postcodes = in_list(postcodes)
     in_countries, countries = in_list(countries)
-    with fastsql.cursor() as cursor:
+    with fastsql.cursor(len(streets) + len(postcodes) + len(countries) + 2) as cursor:
         cursor.execute(
             f"SELECT LOWER(ship_line1), ship_postcode, ship_country, placed_at FROM {_ORDER} "
             f"WHERE LOWER(ship_line1) IN {in_streets} AND ship_postcode IN {in_postcodes} "

@@ -75,7 +75,7 @@ def _lock_levels(product_ids: set[int]) -> list[_Level]:
         f"WHERE loc.active AND loc.fulfils_orders AND sl.product_id IN ({', '.join(['%s'] * len(ids))}) "
         f"ORDER BY sl.id{lock}"
     )
-    with fastsql.cursor() as cursor:
+    with fastsql.cursor(len(ids)) as cursor:
         cursor.execute(sql, ids)
         rows = cursor.fetchall()
     levels = []
@@ -183,7 +183,7 @@ def stock_reserve(
         f"AND on_hand - reserved - safety_stock >= {amount} "
         "RETURNING id, on_hand - reserved - safety_stock, reorder_point"
     )
-    with fastsql.cursor() as cursor:
+    with fastsql.cursor(2 * len(params) + len(ids)) as cursor:
         cursor.execute(sql, [*params, *ids, *params])
         rows = cursor.fetchall()
     if len(rows) != len(ids):
