@@ -2,7 +2,7 @@
 of `manage.py import_orders` on a 100,000-row file (about 25,000 orders), against
 django-import-export's default row-by-row import of the same file, in one run.
 
-    .venv/bin/python bench/bench_import.py [--rows 100000] [--chunk-size 500]
+    .venv/bin/python bench/bench_import.py [--rows 100000] [--chunk-size 1000]
         [--baseline-rows 5000] [--skip-baseline] [--no-write]
     BENCH_DATABASE_URL=postgres://user@host:5432/name .venv/bin/python bench/...
 
@@ -706,7 +706,7 @@ def render(args, info, load, data, first, second, baseline, facts, ratio) -> str
         "quoted commas and quotes, BOM, CRLF, about 5% of orders interleaved.",
         "",
         f"    .venv/bin/python bench/bench_import.py{'' if rows == 100_000 else f' --rows {rows}'}"
-        f"{'' if args.chunk_size == 500 else f' --chunk-size {args.chunk_size}'}   # or: make bench",
+        f"{'' if args.chunk_size == 1000 else f' --chunk-size {args.chunk_size}'}   # or: make bench",
         "",
         "| run | rows | wall s | rows/s | peak RSS MB | process CPU s | machine CPU busy |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -757,7 +757,7 @@ def render(args, info, load, data, first, second, baseline, facts, ratio) -> str
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the file (100000)")
-    parser.add_argument("--chunk-size", type=int, default=500, help="import_orders --chunk-size")
+    parser.add_argument("--chunk-size", type=int, default=1000, help="import_orders --chunk-size")
     parser.add_argument(
         "--baseline-rows", type=int, default=5000, help="rows the baseline imports (5000)"
     )

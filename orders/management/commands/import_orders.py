@@ -8,7 +8,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from oms.core.exceptions import DomainError
-from orders.services.imports import ImportReport, OrderResult, import_orders_file, rows_text
+from orders.services.imports import (
+    CHUNK_SIZE,
+    ImportReport,
+    OrderResult,
+    import_orders_file,
+    rows_text,
+)
 
 
 class Command(BaseCommand):
@@ -29,7 +35,10 @@ class Command(BaseCommand):
             "--user", help="Username the orders' timelines name as the importer (optional)."
         )
         parser.add_argument(
-            "--chunk-size", type=int, default=500, help="Orders per capture batch (500)."
+            "--chunk-size",
+            type=int,
+            default=CHUNK_SIZE,
+            help=f"Orders per capture batch ({CHUNK_SIZE}).",
         )
 
     def handle(self, *args, **options):
