@@ -17,3 +17,23 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
     for item in pg_items:
         item.add_marker(skip)
+
+
+@pytest.fixture
+def login(client):
+    """Log a staff user with the given role (and extra permissions) in; returns it."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    def _login(role: str | None = None, *permissions: str):
+        user = UserFactory(roles=[role] if role else [])
+        for name in permissions:
+            app_label, codename = name.split(".")
+            user.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        client.force_login(user)
+        return user
+
+    return _login

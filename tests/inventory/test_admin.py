@@ -8,7 +8,7 @@ import io
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Sum
@@ -54,23 +54,6 @@ PO_RIGHTS = (
 @pytest.fixture(autouse=True)
 def role_groups():
     roles.roles_setup()
-
-
-@pytest.fixture
-def login(client):
-    """Log a staff user with the given role (and extra permissions) in; returns it."""
-
-    def _login(role: str | None = None, *permissions: str):
-        user = UserFactory(roles=[role] if role else [])
-        for name in permissions:
-            app_label, codename = name.split(".")
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        client.force_login(user)
-        return user
-
-    return _login
 
 
 def url(name: str, *args) -> str:

@@ -7,7 +7,6 @@ finds orders by SKU, e-mail and external ref; lists do not grow in queries with 
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -24,7 +23,6 @@ from tests.factories import (
     ChannelFactory,
     LocationFactory,
     ProductFactory,
-    UserFactory,
     captured_order,
     order_payload,
     stocked,
@@ -64,23 +62,6 @@ def role_groups():
 def consistent():
     yield
     assert list(violations()) == []
-
-
-@pytest.fixture
-def login(client):
-    """Log a staff user with the given role (and extra permissions) in; returns it."""
-
-    def _login(role: str | None = None, *permissions: str):
-        user = UserFactory(roles=[role] if role else [])
-        for name in permissions:
-            app_label, codename = name.split(".")
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        client.force_login(user)
-        return user
-
-    return _login
 
 
 @pytest.fixture

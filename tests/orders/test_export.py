@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -17,7 +16,7 @@ from django.urls import reverse
 from oms.core import roles
 from orders.models import Order, OrderLine
 from orders.resources import OrderLineResource, OrderResource, formula_safe, line_status
-from tests.factories import ChannelFactory, UserFactory, captured_order, order_payload
+from tests.factories import ChannelFactory, captured_order, order_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -37,21 +36,6 @@ EVIL = {
 @pytest.fixture(autouse=True)
 def role_groups():
     roles.roles_setup()
-
-
-@pytest.fixture
-def login(client):
-    def _login(role: str | None = None, *permissions: str):
-        user = UserFactory(roles=[role] if role else [])
-        for name in permissions:
-            app_label, codename = name.split(".")
-            user.user_permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        client.force_login(user)
-        return user
-
-    return _login
 
 
 @pytest.fixture
