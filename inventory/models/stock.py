@@ -109,7 +109,9 @@ class Reservation(models.Model):
     stock_level = models.ForeignKey(
         StockLevel, on_delete=models.PROTECT, related_name="reservations"
     )
-    demand_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    demand_type = models.ForeignKey(  # indexed by reservation_demand_idx
+        ContentType, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     demand_id = models.PositiveBigIntegerField()
     demand = GenericForeignKey("demand_type", "demand_id")
     quantity = models.PositiveIntegerField()

@@ -20,7 +20,7 @@ class OutboxEvent(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    topic = models.CharField(max_length=64, db_index=True)
+    topic = models.CharField(max_length=64)  # not looked up by: no index to write
     payload = models.JSONField(default=dict)
     aggregate_type = models.CharField(max_length=64, blank=True)
     aggregate_id = models.CharField(max_length=64, blank=True)

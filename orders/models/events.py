@@ -9,8 +9,11 @@ from orders.models.orders import Order
 class OrderEvent(models.Model):
     """The order's timeline: who or which system did what, and why. Append-only."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=32, db_index=True)
+    # Indexed by orderevent_order_at_idx; read per order, never by kind.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    kind = models.CharField(max_length=32)
     message = models.CharField(max_length=500)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

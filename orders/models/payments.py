@@ -19,7 +19,7 @@ class Payment(models.Model):
     reference = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["order"])
 
     class Meta:
         ordering = ["id"]

@@ -44,13 +44,22 @@ _TAKE = (
 )
 
 # PostgreSQL: take the numbers and replace every placeholder, in one statement.
-_NUMBER_ALL = f"""
-WITH seq AS ({_TAKE}),
-nums AS (
+_NUMS_MANY = """
     SELECT t.id, t.placeholder,
            %s::text || lpad((seq.last - %s + t.n)::text, 6, '0') AS number
     FROM seq, unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS t(id, placeholder, n)
-),
+"""
+# One order (the API, the phone form): scalars, not arrays, so that the prepared
+# statement's generic plan is as cheap as a custom one and PostgreSQL keeps it instead of
+# planning the statement again at every capture (measured: about 0.45 ms of its CPU).
+_NUMS_ONE = """
+    SELECT %s::bigint AS id, %s::text AS placeholder,
+           %s::text || lpad(seq.last::text, 6, '0') AS number
+    FROM seq
+"""
+_NUMBER_ALL = f"""
+WITH seq AS ({_TAKE}),
+nums AS ({{nums}}),
 orders AS (
     UPDATE {_ORDER} o SET number = nums.number FROM nums WHERE o.id = nums.id RETURNING o.id
 ),
@@ -70,6 +79,8 @@ outbox AS (
 )
 SELECT nums.id, nums.number FROM nums
 """  # PostgreSQL runs every data-modifying CTE to completion, read or not
+_NUMBER_MANY = _NUMBER_ALL.replace("{nums}", _NUMS_MANY)
+_NUMBER_ONE = _NUMBER_ALL.replace("{nums}", _NUMS_ONE)
 
 
 def take_order_numbers(count: int) -> list[str]:
@@ -88,20 +99,12 @@ def number_orders(orders: list[Order], *, reservation_ids: list[int], outbox_ids
     ids = [order.pk for order in orders]
     placeholders = [order.number for order in orders]
     if connection.vendor == "postgresql":
+        if len(orders) == 1:
+            sql, nums = _NUMBER_ONE, [ids[0], placeholders[0], prefix]
+        else:
+            sql, nums = _NUMBER_MANY, [prefix, len(orders), ids, placeholders]
         with fastsql.cursor() as cursor:
-            cursor.execute(
-                _NUMBER_ALL,
-                [
-                    year,
-                    len(orders),
-                    prefix,
-                    len(orders),
-                    ids,
-                    placeholders,
-                    reservation_ids,
-                    outbox_ids,
-                ],
-            )
+            cursor.execute(sql, [year, len(orders), *nums, reservation_ids, outbox_ids])
             numbers = dict(cursor.fetchall())
     else:
         numbers = dict(zip(ids, take_order_numbers(len(orders)), strict=True))

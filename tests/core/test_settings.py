@@ -33,6 +33,7 @@ print(json.dumps({
     "DB_HOST": db.get("HOST", ""),
     "DB_PORT": db.get("PORT", ""),
     "PSYCOPG3": is_psycopg3,
+    "DB_OPTIONS": db.get("OPTIONS", {}),
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "EMAIL_BACKEND": settings.EMAIL_BACKEND,
@@ -129,6 +130,14 @@ def test_postgres_database_url_uses_the_psycopg_backend(load):
     assert loaded["DB_PASSWORD"] == "s3cret"
     assert loaded["DB_HOST"] == "db.example.com"
     assert loaded["DB_PORT"] == 5433
+
+
+def test_postgres_prepares_statements_unless_turned_off(load):
+    url = "postgres://oms@db.example.com:5432/oms"
+    assert load(DEBUG="true", DATABASE_URL=url)["DB_OPTIONS"]["prepare_threshold"] == 5
+    off = load(DEBUG="true", DATABASE_URL=url, DATABASE_PREPARE_THRESHOLD="0")
+    assert off["DB_OPTIONS"]["prepare_threshold"] is None  # Django's default: never
+    assert "prepare_threshold" not in load(DEBUG="true")["DB_OPTIONS"]  # SQLite
 
 
 def test_without_a_broker_tasks_run_eagerly(load):
