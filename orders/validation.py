@@ -2,6 +2,7 @@
 CSV import, store). Errors come back in the API's shape: {"field": ["message"]}, nested
 for ship_to and lines, so each caller can name the field or row."""
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -134,22 +135,27 @@ def check_postcode(country: str, postcode: str) -> str | None:
     return None
 
 
-def check_phone(phone: str, country: str) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def _phone(phone: str, country: str) -> tuple[str | None, str]:
+    """(error, E.164 form) of a phone number. Cached: an order carries the same number
+    for the customer and the ship-to, and returning customers bring theirs again; parsing
+    was a tenth of a capture's CPU."""
     try:
         number = phonenumbers.parse(phone, country or None)
     except phonenumbers.NumberParseException:
-        return f"{phone!r} is not a phone number."
+        return f"{phone!r} is not a phone number.", ""
     if not phonenumbers.is_valid_number(number):
-        return f"{phone!r} is not a valid phone number."
-    return None
+        return f"{phone!r} is not a valid phone number.", ""
+    return None, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_phone(phone: str, country: str) -> str | None:
+    return _phone(phone, country)[0]
 
 
 def format_phone(phone: str, country: str) -> str:
-    if not phone:
-        return ""
-    return phonenumbers.format_number(
-        phonenumbers.parse(phone, country or None), phonenumbers.PhoneNumberFormat.E164
-    )
+    """The E.164 form of a number check_phone accepted."""
+    return _phone(phone, country)[1] if phone else ""
 
 
 def check_money(

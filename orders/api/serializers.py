@@ -253,6 +253,98 @@ class OrderSerializer(OrderSummarySerializer):
     def get_shipments(self, order: Order) -> list:
         return []
 
+    def to_representation(self, order: Order) -> dict:
+        # The fields above say the shape (and the OpenAPI schema); this writes it. DRF
+        # builds a ModelSerializer's fields again for every instance and nested list,
+        # which was a third of a POST's CPU (bench/bench_orders.py); the same output,
+        # field for field, is checked in tests/orders/test_api_representation.py.
+        return order_representation(order)
+
+
+# Formatting exactly as the declared fields do (time zone, "Z", decimals as strings).
+_DATETIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+_MONEY = serializers.DecimalField(max_digits=14, decimal_places=2)
+_PRICE = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+def _when(value):
+    return None if value is None else _DATETIME.to_representation(value)
+
+
+def order_representation(order: Order) -> dict:
+    """OrderSerializer's output for `order` (with its lines, holds and events loaded)."""
+    serializer = OrderSerializer()
+    return {
+        "number": order.number,
+        "channel": order.channel.code,
+        "external_ref": order.external_ref,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "placed_at": _when(order.placed_at),
+        "ship_by": _when(order.ship_by),
+        "requested_ship_date": (
+            None
+            if order.requested_ship_date is None
+            else _DATE.to_representation(order.requested_ship_date)
+        ),
+        "priority": order.priority,
+        "currency": order.currency,
+        "totals": {
+            "subtotal": _MONEY.to_representation(order.subtotal),
+            "shipping_total": _MONEY.to_representation(order.shipping_total),
+            "total": _MONEY.to_representation(order.total),
+        },
+        "customer": serializer.get_customer(order),
+        "ship_to": {
+            "name": order.ship_name,
+            "company": order.ship_company,
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "region": order.ship_region,
+            "postcode": order.ship_postcode,
+            "country": str(order.ship_country),
+            "phone": order.ship_phone,
+        },
+        "po_number": order.po_number,
+        "notes": order.notes,
+        "lines": [
+            {
+                "line_no": line.line_no,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": _PRICE.to_representation(line.unit_price),
+                "quantity_reserved": line.quantity_reserved,
+                "quantity_shipped": line.quantity_shipped,
+                "quantity_cancelled": line.quantity_cancelled,
+            }
+            for line in order.lines.all()
+        ],
+        "holds": [
+            {
+                "id": hold.id,
+                "kind": hold.kind,
+                "reason": hold.reason,
+                "opened_at": _when(hold.opened_at),
+                "resolved_at": _when(hold.resolved_at),
+                "resolution_note": hold.resolution_note,
+            }
+            for hold in order.holds.all()
+        ],
+        "shipments": serializer.get_shipments(order),
+        "timeline": [
+            {
+                "kind": event.kind,
+                "message": event.message,
+                "actor": EventSerializer().get_actor(event),
+                "at": _when(event.at),
+                "data": event.data,
+            }
+            for event in order.events.all()
+        ],
+    }
+
 
 # -- errors (for the schema; oms/core/api_errors.py writes them) -------------------------
 
