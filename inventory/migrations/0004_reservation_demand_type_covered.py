@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('inventory', '0003_replenishment_schedule'),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("inventory", "0003_replenishment_schedule"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reservation',
-            name='demand_type',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype'),
+            model_name="reservation",
+            name="demand_type",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="contenttypes.contenttype",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboxevent',
-            name='topic',
+            model_name="outboxevent",
+            name="topic",
             field=models.CharField(max_length=64),
         ),
     ]
