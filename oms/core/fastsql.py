@@ -12,6 +12,7 @@ with the ORM, and hand back ordinary model instances. Signals are not sent, as w
 import functools
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 import psycopg
@@ -156,20 +157,88 @@ def _insert_rows(model: type[models.Model], rows: list[list], db) -> list:
         return [row[0] for row in plain.fetchall()]
 
 
-def insert(objs: list[models.Model]) -> None:
-    """INSERT unsaved instances of one model (no auto pk set) with one statement, and set
-    their pks, as `bulk_create` does on PostgreSQL and SQLite."""
+@dataclass
+class Rows:
+    """Rows for one table: from unsaved instances (`rows`), whose pks are set once they are
+    written, or django-simple-history's rows for saved ones (`history`)."""
+
+    model: type[models.Model]
+    values: list[list]
+    objs: list[models.Model] | None = None
+
+
+def rows(objs: list[models.Model]) -> Rows | None:
     if not objs:
-        return
+        return None
     model = type(objs[0])
     fields = _insert_fields(model)
     db = connections[DEFAULT_DB_ALIAS]  # the proxy's per-attribute lookup adds up here
     preparers = _preparers(fields, db.vendor)
-    pks = _insert_rows(model, [_row(obj, fields, preparers, db) for obj in objs], db)
-    for obj, pk in zip(objs, pks, strict=True):
+    return Rows(model, [_row(obj, fields, preparers, db) for obj in objs], objs)
+
+
+def _saved(part: Rows, pks: list, db) -> None:
+    for obj, pk in zip(part.objs, pks, strict=True):
         obj.pk = pk
         obj._state.adding = False
         obj._state.db = db.alias
+
+
+def insert(objs: list[models.Model]) -> None:
+    """INSERT unsaved instances of one model (no auto pk set) with one statement, and set
+    their pks, as `bulk_create` does on PostgreSQL and SQLite."""
+    insert_together(rows(objs))
+
+
+@cache
+def _together_sql(shape: tuple) -> str:
+    """One statement for several INSERTs: a data-modifying CTE each (PostgreSQL runs them
+    all), then the new pks of those whose instances want them, tagged by position."""
+    ctes, selects = [], []
+    for k, (model, count, returning) in enumerate(shape):
+        sql = _unnest_sql(model) if count > UNNEST_FROM else _insert_sql(model, count)
+        if not returning:
+            sql = sql[: sql.rindex(" RETURNING ")]
+        ctes.append(f"t{k} AS ({sql})")
+        if returning:
+            selects.append(
+                f"SELECT {k}, {connection.ops.quote_name(model._meta.pk.column)} FROM t{k}"
+            )
+    return (
+        f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects) or 'SELECT NULL, NULL WHERE FALSE'}"
+    )
+
+
+def insert_together(*parts: Rows | None) -> None:
+    """Write rows into several tables whose keys do not depend on each other: on
+    PostgreSQL one statement, so one round trip and one (prepared) plan instead of one per
+    table; elsewhere a statement per table."""
+    parts = [part for part in parts if part is not None and part.values]
+    if not parts:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or len(parts) == 1:
+        for part in parts:
+            pks = _insert_rows(part.model, part.values, db)
+            if part.objs is not None:
+                _saved(part, pks, db)
+        return
+    shape, params = [], []
+    for part in parts:
+        shape.append((part.model, len(part.values), part.objs is not None))
+        if len(part.values) > UNNEST_FROM:
+            params += [list(column) for column in zip(*part.values, strict=True)]
+        else:
+            params += [value for row in part.values for value in row]
+    with cursor() as pg_cursor:  # server-side binding: the same text each time, prepared
+        pg_cursor.execute(_together_sql(tuple(shape)), params)
+        returned = pg_cursor.fetchall()
+    pks: dict[int, list] = {k: [] for k in range(len(parts))}
+    for k, pk in returned:
+        pks[k].append(pk)
+    for k, part in enumerate(parts):
+        if part.objs is not None:
+            _saved(part, pks[k], db)
 
 
 @cache
@@ -213,27 +282,32 @@ def _history_model(model: type[models.Model]) -> type[models.Model]:
     return model.history.model
 
 
-def insert_history(objs: list[models.Model], *, user=None, date=None, kind: str = "+") -> None:
-    """django-simple-history's rows for saved instances (what `bulk_history_create` writes),
-    with one statement, read straight from the instances."""
+def history(objs: list[models.Model], *, user=None, date=None, kind: str = "+") -> Rows | None:
+    """django-simple-history's rows for saved instances (what `bulk_history_create`
+    writes), read straight from the instances."""
     if not objs:
-        return
-    history = _history_model(type(objs[0]))
-    fields = _insert_fields(history)
+        return None
+    model = _history_model(type(objs[0]))
+    fields = _insert_fields(model)
     db = connections[DEFAULT_DB_ALIAS]
     preparers = _preparers(fields, db.vendor)
-    tracked = {f.attname for f in history.tracked_fields}
+    tracked = {f.attname for f in model.tracked_fields}
     own = {
         "history_date": date,
         "history_user_id": getattr(user, "pk", None),
         "history_change_reason": "",
         "history_type": kind,
     }
-    rows = []
+    values = []
     for obj in objs:
         row = []
         for field, (attname, _, as_is) in zip(fields, preparers, strict=True):
             value = getattr(obj, attname) if attname in tracked else own.get(attname)
             row.append(value if as_is else field.get_db_prep_save(value, db))
-        rows.append(row)
-    _insert_rows(history, rows, db)
+        values.append(row)
+    return Rows(model, values)
+
+
+def insert_history(objs: list[models.Model], *, user=None, date=None, kind: str = "+") -> None:
+    """Write `history(objs, ...)` with one statement."""
+    insert_together(history(objs, user=user, date=date, kind=kind))

@@ -6,10 +6,10 @@ path, with a fixed number of statements whatever the batch's size:
 1. outside any transaction: find keys already captured (replays), validate every request
    with the rows it needs read once (`Lookups`);
 2. in one transaction: customers, the payment, credit and fraud rules, then stock planned
-   under lock (`stock_plan`), then every row with one INSERT per table (orders, lines,
-   reservations, payments, holds, history, timeline, outbox) under placeholder numbers,
-   and last the gap-free numbers (numbering.py: every capture queues on that counter
-   until its COMMIT, so it comes last).
+   under lock (`stock_plan`), then every row under placeholder numbers in four
+   statements whatever the batch (orders; lines, payments and holds; reservations;
+   history, timeline and outbox: `fastsql.insert_together`), and last the gap-free
+   numbers (numbering.py: every capture queues on that counter until its COMMIT).
 
 Each order goes through its status machine in memory (pending -> confirmed ->
 allocated, ...), so the FSM still decides and the timeline and outbox say each step; its
@@ -34,9 +34,9 @@ from inventory.services.planned import (
     stock_plan,
     stock_reserve,
 )
+from oms.core import fastsql
 from oms.core.exceptions import Conflict, ValidationFailed
-from oms.core.fastsql import in_list, insert, insert_history, select
-from oms.core.outbox import emit_many
+from oms.core.fastsql import in_list, insert, select
 from orders.events import (
     build_event,
     created_message,
@@ -340,20 +340,6 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
     lines = [line for draft in drafts for line in draft.lines]
     for line in lines:
         line.order_id = line.order.pk
-    insert(lines)
-    ready = [draft for draft in drafts if draft.plan is not None]
-    reservations = stock_reserve(
-        [draft.plan for draft in ready],
-        [
-            [
-                DemandLine(
-                    line.product_id, line.quantity, line, f"{draft.order.number}/{line.line_no}"
-                )
-                for line in draft.lines
-            ]
-            for draft in ready
-        ],
-    )
     payments = [
         Payment(
             order=draft.order,
@@ -370,17 +356,31 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
         for draft in drafts
         for kind, reason, data in draft.holds
     ]
-    insert(payments)
-    insert(holds)
+    fastsql.insert_together(fastsql.rows(lines), fastsql.rows(payments), fastsql.rows(holds))
+    ready = [draft for draft in drafts if draft.plan is not None]
+    reservations = stock_reserve(
+        [draft.plan for draft in ready],
+        [
+            [
+                DemandLine(
+                    line.product_id, line.quantity, line, f"{draft.order.number}/{line.line_no}"
+                )
+                for line in draft.lines
+            ]
+            for draft in ready
+        ],
+    )
     now = timezone.now()
-    for rows in (orders, lines, payments, holds):
-        insert_history(rows, user=user, date=now)
     events, outbox = [], []
     who = {"actor": user, "system": "" if user else (system or "capture")}
     for draft in drafts:
         _tell(draft, source=source, who=who, events=events, outbox=outbox)
-    insert(events)
-    emit_many(outbox)
+    # History, timeline and outbox rows (emit_many's, inside this transaction) together.
+    fastsql.insert_together(
+        *(fastsql.history(rows, user=user, date=now) for rows in (orders, lines, payments, holds)),
+        fastsql.rows(events),
+        fastsql.rows(outbox),
+    )
     # Last: from here to COMMIT every capture waits for the year's counter.
     number_orders(
         orders,

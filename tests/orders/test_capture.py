@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from inventory.models import Reservation, StockLevel
+from oms.core import fastsql
 from oms.core.exceptions import Conflict
 from oms.core.models import OutboxEvent
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, OrderSequence, Payment
@@ -361,15 +362,22 @@ def test_a_refused_request_does_not_use_a_number():
     assert numbers() == [1, 2]
 
 
-@pytest.mark.parametrize("step", ["stock_reserve", "insert_history", "emit_many"])
-def test_a_capture_that_fails_after_taking_its_number_gives_it_back(monkeypatch, step):
+@pytest.mark.parametrize(
+    "module, step",
+    [
+        (capture_module, "stock_reserve"),
+        (fastsql, "insert_together"),  # lines, then history, timeline and outbox
+        (capture_module, "number_orders"),
+    ],
+)
+def test_a_capture_that_fails_after_taking_its_number_gives_it_back(monkeypatch, module, step):
     order_capture(payload=payload(0))
     before = counts()
 
     def fail(*args, **kwargs):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(capture_module, step, fail)
+    monkeypatch.setattr(module, step, fail)
     with pytest.raises(RuntimeError):
         order_capture(payload=payload(1))
     assert counts() == before

@@ -354,15 +354,15 @@ def test_a_receipt_that_commits_while_a_backorder_is_being_captured_reaches_it(
     product = ProductFactory(sku="LATE-C")
     stock_level_get_or_create(product=product, location=warehouse)
     in_window, received = threading.Event(), threading.Event()
-    real_emit = capture_module.emit_many
+    real_number = capture_module.number_orders
 
-    def emit_then_wait(events):
-        real_emit(events)
+    def number_then_wait(*args, **kwargs):
+        real_number(*args, **kwargs)  # the capture's last statement before COMMIT
         if threading.current_thread().name == "racer-0":
             in_window.set()  # backordered, not committed
             received.wait(timeout=2)  # the receipt may be queued on our row lock
 
-    monkeypatch.setattr(capture_module, "emit_many", emit_then_wait)
+    monkeypatch.setattr(capture_module, "number_orders", number_then_wait)
 
     def work(i: int) -> None:
         if i == 0:
