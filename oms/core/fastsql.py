@@ -225,7 +225,9 @@ def insert_together(*parts: Rows | None) -> None:
         return
     shape, params = [], []
     for part in parts:
-        shape.append((part.model, len(part.values), part.objs is not None))
+        # Arrays make one text for any count above UNNEST_FROM: one cached shape for them.
+        count = min(len(part.values), UNNEST_FROM + 1)
+        shape.append((part.model, count, part.objs is not None))
         if len(part.values) > UNNEST_FROM:
             params += [list(column) for column in zip(*part.values, strict=True)]
         else:
