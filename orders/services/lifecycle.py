@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from inventory.services import DemandLine, stock_allocate, stock_release
 from oms.core.exceptions import IllegalTransition, NotFound, ValidationFailed
+from oms.core.fastsql import insert_history
 from orders.events import order_event
 from orders.models import Hold, Order, OrderLine
 from orders.services.common import lock_order, move
@@ -162,13 +163,21 @@ def hold_resolve(*, hold: Hold, note: str = "", actor=None, system: str = "") ->
     return hold
 
 
+def _record(rows, *, actor) -> None:
+    """History rows for rows a queryset UPDATE changed (it sends no signals)."""
+    insert_history(list(rows), user=actor, date=timezone.now(), kind="~")
+
+
 def _close_holds(*, order: Order, actor=None, note: str) -> int:
     """Close the open holds of an order that is being cancelled (nothing left to review)."""
-    return order.holds.filter(resolved_at__isnull=True).update(
+    ids = list(order.holds.filter(resolved_at__isnull=True).values_list("pk", flat=True))
+    closed = Hold.objects.filter(pk__in=ids).update(
         resolved_at=timezone.now(),
         resolved_by=actor if getattr(actor, "pk", None) else None,
         resolution_note=note,
     )
+    _record(Hold.objects.filter(pk__in=ids), actor=actor)
+    return closed
 
 
 @transaction.atomic
@@ -188,6 +197,7 @@ def order_cancel(*, order: Order, reason: str, actor=None, system: str = "") -> 
     OrderLine.objects.filter(order=order).update(
         quantity_cancelled=F("quantity") - F("quantity_shipped"), quantity_reserved=0
     )
+    _record(OrderLine.objects.filter(order=order), actor=actor)
     _close_holds(order=order, actor=actor, note="order cancelled")
     move(order, "cancel", actor=actor, system=system, reason=reason.strip())
     if released:
@@ -241,6 +251,7 @@ def order_lines_cancel(
             quantity_cancelled=F("quantity_cancelled") + quantity,
             quantity_reserved=F("quantity_reserved") - from_reserved,
         )
+    _record(OrderLine.objects.filter(pk__in=[lines[n].pk for n in quantities]), actor=actor)
     # What the customer is charged follows what is still ordered (as an edit does).
     total_before = order.total
     order.subtotal = sum(

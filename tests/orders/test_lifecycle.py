@@ -193,6 +193,17 @@ def test_cancelling_gives_the_stock_back_closes_holds_and_tells_subscribers(djan
         "reason": "Customer asked",
     }
     assert row.history.latest().status == S.CANCELLED
+    # The lines and the hold changed with the order: each has its history row, by the clerk.
+    closed = hold.history.latest()
+    assert (closed.history_type, closed.resolution_note, closed.history_user) == (
+        "~",
+        "order cancelled",
+        clerk,
+    )
+    for line in row.lines.all():
+        latest = line.history.latest()
+        assert (latest.quantity_cancelled, latest.quantity_reserved) == (line.quantity, 0)
+        assert latest.history_user == clerk
 
 
 def test_cancelling_needs_a_reason():
@@ -257,6 +268,12 @@ def test_cancelling_part_of_a_line_shrinks_its_reservation_and_the_total():
     event = row.events.get(kind="lines_cancelled")
     assert event.message == "Cancelled 2 × WIDGET-RED: Customer wants one"
     assert event.data == {"lines": {"1": 2}, "total": {"before": "40.00", "after": "20.00"}}
+    # The cancelled line has a history row saying so; the untouched one has none new.
+    assert [(h.history_type, h.quantity_cancelled) for h in red.history.all()] == [
+        ("~", 2),
+        ("+", 0),
+    ]
+    assert blue.history.count() == 1
 
 
 def test_cancelling_the_units_a_backorder_waits_for_allocates_it():
