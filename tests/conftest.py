@@ -21,13 +21,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def login(client):
-    """Log a staff user with the given role (and extra permissions) in; returns it."""
+    """Log a staff user with the given role (and extra permissions, and user fields) in;
+    returns it."""
     from django.contrib.auth.models import Permission
 
     from tests.factories import UserFactory
 
-    def _login(role: str | None = None, *permissions: str):
-        user = UserFactory(roles=[role] if role else [])
+    def _login(role: str | None = None, *permissions: str, **fields):
+        user = UserFactory(roles=[role] if role else [], **fields)
         for name in permissions:
             app_label, codename = name.split(".")
             user.user_permissions.add(

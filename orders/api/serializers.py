@@ -173,7 +173,11 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_actor(self, event: OrderEvent) -> str:
-        return event.actor.get_username() if event.actor else (event.system or "system")
+        return _actor(event)
+
+
+def _actor(event: OrderEvent) -> str:
+    return event.actor.get_username() if event.actor else (event.system or "system")
 
 
 class OrderSummarySerializer(serializers.ModelSerializer):
@@ -239,19 +243,11 @@ class OrderSerializer(OrderSummarySerializer):
 
     @extend_schema_field(CustomerSerializer(allow_null=True))
     def get_customer(self, order: Order) -> dict | None:
-        customer = order.customer
-        if customer is None:
-            return None
-        return {
-            "code": customer.code,
-            "name": customer.name,
-            "email": order.email or customer.email,
-            "phone": customer.phone,
-        }
+        return _customer(order)
 
     @extend_schema_field({"type": "array", "items": {"type": "object"}})
     def get_shipments(self, order: Order) -> list:
-        return []
+        return []  # fulfilment's shipments: none yet in this version
 
     def to_representation(self, order: Order) -> dict:
         # The fields above say the shape (and the OpenAPI schema); this writes it. DRF
@@ -272,9 +268,20 @@ def _when(value):
     return None if value is None else _DATETIME.to_representation(value)
 
 
+def _customer(order: Order) -> dict | None:
+    customer = order.customer
+    if customer is None:
+        return None
+    return {
+        "code": customer.code,
+        "name": customer.name,
+        "email": order.email or customer.email,
+        "phone": customer.phone,
+    }
+
+
 def order_representation(order: Order) -> dict:
     """OrderSerializer's output for `order` (with its lines, holds and events loaded)."""
-    serializer = OrderSerializer()
     return {
         "number": order.number,
         "channel": order.channel.code,
@@ -295,7 +302,7 @@ def order_representation(order: Order) -> dict:
             "shipping_total": _MONEY.to_representation(order.shipping_total),
             "total": _MONEY.to_representation(order.total),
         },
-        "customer": serializer.get_customer(order),
+        "customer": _customer(order),
         "ship_to": {
             "name": order.ship_name,
             "company": order.ship_company,
@@ -332,12 +339,12 @@ def order_representation(order: Order) -> dict:
             }
             for hold in order.holds.all()
         ],
-        "shipments": serializer.get_shipments(order),
+        "shipments": [],
         "timeline": [
             {
                 "kind": event.kind,
                 "message": event.message,
-                "actor": EventSerializer().get_actor(event),
+                "actor": _actor(event),
                 "at": _when(event.at),
                 "data": event.data,
             }
