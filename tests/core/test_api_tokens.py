@@ -6,11 +6,17 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from knox.models import AuthToken
+from knox.settings import CONSTANTS
+from knox.signals import token_expired
 from rest_framework.test import APIClient
 
 from oms.core.roles import roles_setup
+from oms.core.tasks import delete_expired_tokens
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +156,83 @@ def test_a_wrong_token_is_refused(alice):
     response = APIClient().get(PRODUCTS, headers={"authorization": f"Token {wrong}"})
 
     assert response.status_code == 401
+
+
+def key(token: str) -> str:
+    return token[: CONSTANTS.TOKEN_KEY_LENGTH]
+
+
+def test_a_request_does_not_read_the_users_other_tokens(alice):
+    # knox's own class reads every other token of the user on each request (its sweep).
+    token, _ = create_token("alice")
+    for _ in range(3):
+        create_token("alice")
+    client = APIClient()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(PRODUCTS, headers={"authorization": f"Token {token}"})
+
+    assert response.status_code == 200
+    token_reads = [q["sql"] for q in queries if "knox_authtoken" in q["sql"]]
+    assert len(token_reads) == 1, token_reads
+
+
+def test_an_expired_token_is_deleted_when_used(alice):
+    token, _ = create_token("alice", "--expiry-days", "1")
+    other, _ = create_token("alice")
+    AuthToken.objects.filter(token_key=key(token)).update(
+        expiry=timezone.now() - datetime.timedelta(seconds=1)
+    )
+
+    response = APIClient().get(PRODUCTS, headers={"authorization": f"Token {token}"})
+
+    assert response.status_code == 401
+    assert list(AuthToken.objects.values_list("token_key", flat=True)) == [key(other)]
+
+
+def test_the_sweep_deletes_expired_tokens_only(alice):
+    bob = UserFactory(username="bob")
+    kept_forever, _ = create_token("alice", "--expiry-days", "0")
+    kept, _ = create_token("bob", "--expiry-days", "1")
+    for username in ("alice", "bob"):
+        create_token(username, "--expiry-days", "1")
+    AuthToken.objects.exclude(token_key__in=[key(kept_forever), key(kept)]).update(
+        expiry=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    told = []
+
+    def receiver(sender, username, **kwargs):
+        told.append(username)
+
+    token_expired.connect(receiver)
+    try:
+        assert delete_expired_tokens.delay().get() == 2
+    finally:
+        token_expired.disconnect(receiver)
+
+    assert set(AuthToken.objects.values_list("token_key", flat=True)) == {
+        key(kept_forever),
+        key(kept),
+    }
+    assert sorted(told) == ["alice", "bob"]
+    assert bob.auth_token_set.count() == 1
+
+
+def test_migrate_schedules_the_sweep_hourly():
+    task = PeriodicTask.objects.select_related("crontab").get(name="Delete expired API tokens")
+
+    assert task.task == "oms.core.tasks.delete_expired_tokens"
+    assert task.enabled
+    assert (task.crontab.minute, task.crontab.hour) == ("17", "*")
+
+
+def test_the_schema_still_names_the_token_scheme(alice):
+    admin = UserFactory(username="root", is_superuser=True, is_staff=True)
+    client = APIClient()
+    client.force_authenticate(admin)
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    scheme = schema["components"]["securitySchemes"]["knoxApiToken"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "Token" in scheme["description"]
