@@ -1,4 +1,4 @@
-"""API token authentication: knox's, without its per-request sweep.
+"""API token authentication: knox's, without its per-request sweep, cheaper to run.
 
 On every request knox reads all the user's other tokens and deletes the expired ones: a
 query and a loop per request on an integration that posts hundreds of orders a second
@@ -7,14 +7,47 @@ refused and deleted, as in knox); `oms.core.tasks.delete_expired_tokens` deletes
 others, hourly (migration core 0003).
 """
 
+import binascii
+from hmac import compare_digest
+
+from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
 from knox.models import get_token_model
+from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
+from rest_framework.exceptions import AuthenticationFailed
+
+from oms.core import fastsql
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
+    def authenticate_credentials(self, token: bytes):
+        """knox's check, with its two reads (token, user) through fastsql: the ORM's
+        building of that one query was a sixth of a POST's CPU."""
+        token = token.decode("utf-8")
+        key = token[: CONSTANTS.TOKEN_KEY_LENGTH]
+        for auth_token in fastsql.select(get_token_model(), "token_key = %s", [key]):
+            try:
+                digest = hash_token(token)
+            except (TypeError, binascii.Error):
+                break
+            if not compare_digest(digest, auth_token.digest):
+                continue
+            users = fastsql.select(get_user_model(), "id = %s", [auth_token.user_id])
+            if not users:
+                break
+            auth_token.user = users[0]
+            if self._cleanup_token(auth_token):
+                break
+            if knox_settings.AUTO_REFRESH and auth_token.expiry:
+                self.renew_token(auth_token)
+            return self.validate_user(auth_token)
+        raise AuthenticationFailed(_("Invalid token."))
+
     def _cleanup_token(self, auth_token) -> bool:
         if auth_token.expiry is None or auth_token.expiry >= timezone.now():
             return False

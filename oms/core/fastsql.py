@@ -270,19 +270,29 @@ def select(model: type[models.Model], where: str, params: list) -> list[models.M
     with cursor(len(params)) as plain:
         plain.execute(f"{sql} WHERE {where}", params)
         rows = plain.fetchall()
-    converters = [
-        (i, f.from_db_value)
-        for i, f in enumerate(model._meta.concrete_fields)
-        if hasattr(f, "from_db_value")
-    ]
+    converters = _converters(model, connection.vendor)
     instances = []
     for row in rows:
         if converters:
             row = list(row)
-            for i, convert in converters:
-                row[i] = convert(row[i], None, connection)
+            for i, column, functions in converters:
+                for convert in functions:
+                    row[i] = convert(row[i], column, connection)
         instances.append(model.from_db(connection.alias, names, row))
     return instances
+
+
+@cache
+def _converters(model: type[models.Model], vendor: str) -> list:
+    """What the ORM would apply to each column read: the backend's (SQLite's datetimes,
+    decimals) and the field's own (`from_db_value`)."""
+    found = []
+    for i, f in enumerate(model._meta.concrete_fields):
+        column = f.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            found.append((i, column, tuple(functions)))
+    return found
 
 
 def in_list(values) -> tuple[str, list]:
