@@ -190,8 +190,10 @@ def add_fraud_holds(drafts) -> None:
     scored = [d for d in drafts if not (d.customer and d.customer.kind == Customer.Kind.WHOLESALE)]
     if not scored:
         return
-    customer_ids = {d.customer.pk for d in scored if d.customer}
-    known = _customers_with_orders(customer_ids)
+    # Whether a customer is new matters only for a high-value order: most need no look-up.
+    known = _customers_with_orders(
+        {d.customer.pk for d in scored if d.customer and d.total >= high_value(d.capture.currency)}
+    )
     placed = [d.capture.placed_at for d in scored]
     # Orders to these addresses in the hour before each (an imported backlog is judged by
     # when its orders were placed), the batch's own earlier orders included.
@@ -208,7 +210,7 @@ def add_fraud_holds(drafts) -> None:
         capture, ship_to = draft.capture, draft.capture.ship_to
         score, reasons = 0, []
         is_new = draft.customer is None or draft.customer.pk not in known
-        if is_new and draft.total >= high_value(capture.currency):
+        if draft.total >= high_value(capture.currency) and is_new:
             score += rules["high_value_new_customer_score"]
             reasons.append(f"high value ({draft.total} {capture.currency}) from a new customer")
         if capture.bill_country and capture.bill_country != ship_to["country"]:

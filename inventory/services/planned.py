@@ -149,11 +149,16 @@ def stock_plan(
 
 
 def stock_reserve(
-    plans: Sequence[PlannedAllocation], demands: Sequence[Sequence[DemandLine]]
+    plans: Sequence[PlannedAllocation],
+    demands: Sequence[Sequence[DemandLine]],
+    *,
+    insert_reservations: bool = True,
 ) -> list[Reservation]:
     """Write the plans of `stock_plan` (same transaction): one UPDATE of the stock levels,
     one INSERT of the reservations, `demands[i][line]` naming what each pick is held for.
-    The UPDATE keeps its availability condition, so even a misuse cannot oversell."""
+    The UPDATE keeps its availability condition, so even a misuse cannot oversell.
+    `insert_reservations=False` hands the reservations back unsaved, for the caller to
+    write in this transaction along with its own rows (capture: one statement for them)."""
     per_level: dict[int, int] = defaultdict(int)
     now = timezone.now()
     reservations = []
@@ -191,7 +196,8 @@ def stock_reserve(
         raise RuntimeError(
             "stock_reserve: stock moved under a plan; plan and reserve in one transaction"
         )
-    insert(reservations)
+    if insert_reservations:
+        insert(reservations)
     for level_id, available_after, reorder_point in rows:
         emit_if_low(
             level_id=level_id,

@@ -7,9 +7,9 @@ path, with a fixed number of statements whatever the batch's size:
    with the rows it needs read once (`Lookups`);
 2. in one transaction: customers, the payment, credit and fraud rules, then stock planned
    under lock (`stock_plan`), then every row under placeholder numbers in four
-   statements whatever the batch (orders; lines, payments and holds; reservations;
-   history, timeline and outbox: `fastsql.insert_together`), and last the gap-free
-   numbers (numbering.py: every capture queues on that counter until its COMMIT).
+   statements whatever the batch (orders; lines, payments and holds; the stock levels;
+   reservations, history, timeline and outbox: `fastsql.insert_together`), and last the
+   gap-free numbers (numbering.py: every capture queues on that counter until COMMIT).
 
 Each order goes through its status machine in memory (pending -> confirmed ->
 allocated, ...), so the FSM still decides and the timeline and outbox say each step; its
@@ -369,14 +369,16 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
             ]
             for draft in ready
         ],
+        insert_reservations=False,  # below, with the history rows
     )
     now = timezone.now()
     events, outbox = [], []
     who = {"actor": user, "system": "" if user else (system or "capture")}
     for draft in drafts:
         _tell(draft, source=source, who=who, events=events, outbox=outbox)
-    # History, timeline and outbox rows (emit_many's, inside this transaction) together.
+    # Reservations, history, timeline and outbox rows (emit_many's) in one statement.
     fastsql.insert_together(
+        fastsql.rows(reservations),
         *(fastsql.history(rows, user=user, date=now) for rows in (orders, lines, payments, holds)),
         fastsql.rows(events),
         fastsql.rows(outbox),

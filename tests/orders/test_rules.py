@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Reservation
 from inventory.services.reservations import reserved_for
 from orders.models import Hold, Order
 from orders.services import order_cancel, order_capture
+from orders.services.capture import capture_many
 from tests.factories import (
     ChannelFactory,
     CustomerFactory,
@@ -217,6 +219,33 @@ def test_a_high_value_order_from_a_known_customer_is_not_held():
     assert Order.objects.get().customer == known
     order = capture(lines=lines(100, "10.00"), payment={"status": "paid", "amount": "1000.00"})
     assert_allocated(order)
+
+
+def test_only_a_high_value_order_asks_whether_its_customer_has_ordered_before():
+    CustomerFactory(email="ana@example.com")
+    with CaptureQueriesContext(connection) as low:
+        capture()
+    with CaptureQueriesContext(connection) as high:
+        capture(lines=lines(100, "10.00"), payment={"status": "paid", "amount": "1000.00"})
+
+    def asked(queries) -> int:
+        return sum("EXISTS (SELECT 1 FROM orders_order" in q["sql"] for q in queries)
+
+    assert (asked(low), asked(high)) == (0, 1)
+    assert Order.objects.order_by("pk").last().status == S.ALLOCATED  # not new any more
+
+
+def test_in_one_batch_a_customers_earlier_order_makes_a_later_high_value_one_known():
+    first = order_payload(external_ref="WEB-LOW")
+    second = order_payload(
+        external_ref="WEB-HIGH",
+        lines=lines(100, "10.00"),
+        payment={"status": "paid", "amount": "1000.00"},
+    )
+
+    outcomes = capture_many([first, second])
+
+    assert [o.order.status for o in outcomes] == [S.ALLOCATED, S.ALLOCATED]
 
 
 def test_just_below_the_high_value_threshold_there_is_no_hold():
