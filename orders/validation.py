@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_countries import countries
 
 from inventory.models import Product
-from oms.core.fastsql import in_list, select
+from oms.core.fastsql import Query, in_list, select_many
 from orders.models import MINOR_UNITS, Channel, Customer
 
 # Format checks for the countries we ship to most; other countries' postcodes are
@@ -90,9 +90,10 @@ def _text(value: Any, limit: int) -> str:
 
 class Lookups:
     """The rows validation reads (channels, customers by code, products by SKU), read once
-    for a whole batch of requests: three queries for one order or for five hundred."""
+    for a whole batch of requests, in one round trip for one order or for five hundred.
+    `also`: the caller's own reads, made in that round trip (found in `self.also`)."""
 
-    def __init__(self, payloads: list) -> None:
+    def __init__(self, payloads: list, *, also: tuple[Query, ...] = ()) -> None:
         channels, codes, skus = set(), set(), set()
         for payload in payloads:
             if not isinstance(payload, dict):
@@ -109,16 +110,25 @@ class Lookups:
         skus.discard("")
         # Inactive channels too: a retry of an order taken before a channel closed is
         # still a retry (validation refuses new orders for it).
-        self.channels = {c.code: c for c in _rows(Channel, "code", channels)}
-        self.customers = {c.code: c for c in _rows(Customer, "code", codes)}
-        self.products = {p.sku: p for p in _rows(Product, "sku", skus)}
+        found = select_many(
+            [
+                _query(Channel, "code", channels),
+                _query(Customer, "code", codes),
+                _query(Product, "sku", skus),
+                *also,
+            ]
+        )
+        self.channels = {c.code: c for c in found[0]}
+        self.customers = {c.code: c for c in found[1]}
+        self.products = {p.sku: p for p in found[2]}
+        self.also = found[3:]
 
 
-def _rows(model, column: str, values: set) -> list:
+def _query(model, column: str, values: set) -> Query | None:
     if not values:
-        return []
+        return None
     sql, params = in_list(values)
-    return select(model, f"{column} IN {sql}", params)
+    return model, f"{column} IN {sql}", params
 
 
 def normalise_postcode(country: str, postcode: str) -> str:

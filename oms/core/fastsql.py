@@ -266,20 +266,71 @@ def _select_sql(model: type[models.Model]) -> tuple[str, tuple[str, ...]]:
 
 def select(model: type[models.Model], where: str, params: list) -> list[models.Model]:
     """Instances of `model` whose row matches `where` (SQL, `%s` parameters)."""
-    sql, names = _select_sql(model)
+    sql, _ = _select_sql(model)
     with cursor(len(params)) as plain:
         plain.execute(f"{sql} WHERE {where}", params)
         rows = plain.fetchall()
+    return [_instance(model, row) for row in rows]
+
+
+def _instance(model: type[models.Model], row) -> models.Model:
     converters = _converters(model, connection.vendor)
-    instances = []
+    if converters:
+        row = list(row)
+        for i, column, functions in converters:
+            for convert in functions:
+                row[i] = convert(row[i], column, connection)
+    return model.from_db(connection.alias, _select_sql(model)[1], row)
+
+
+Query = tuple[type[models.Model], str, list]  # (model, where, params) as for select()
+
+
+def select_many(queries: list[Query | None]) -> list[list[models.Model]]:
+    """`select` for several models in one round trip (PostgreSQL: one UNION ALL, each
+    row tagged with its query and padded with typed NULLs to one width); a None query
+    finds nothing. For reads that are each a tenth of a millisecond: the round trip and
+    the statement's overhead cost more than the read."""
+    found: list[list[models.Model]] = [[] for _ in queries]
+    asked = [(k, query) for k, query in enumerate(queries) if query is not None]
+    if len(asked) < 2 or connection.vendor != "postgresql":
+        for k, (model, where, params) in asked:
+            found[k] = select(model, where, params)
+        return found
+    models_ = tuple(model for _, (model, _, _) in asked)
+    branches, widths = _union_branches(models_)
+    params = [value for _, (_, _, values) in asked for value in values]
+    sql = " UNION ALL ".join(
+        f"{branch} WHERE {where}"
+        for branch, (_, (_, where, _)) in zip(branches, asked, strict=True)
+    )
+    with cursor(len(params)) as plain:
+        plain.execute(sql, params)
+        rows = plain.fetchall()
     for row in rows:
-        if converters:
-            row = list(row)
-            for i, column, functions in converters:
-                for convert in functions:
-                    row[i] = convert(row[i], column, connection)
-        instances.append(model.from_db(connection.alias, names, row))
-    return instances
+        n = row[0]
+        start = 1 + sum(widths[:n])
+        k, (model, _, _) = asked[n]
+        found[k].append(_instance(model, row[start : start + widths[n]]))
+    return found
+
+
+@cache
+def _union_branches(models_: tuple) -> tuple[list[str], list[int]]:
+    """Per model: `SELECT n, <its columns>, <typed NULLs for the others' columns> FROM it`."""
+    quote = connection.ops.quote_name
+    columns = [
+        [(quote(f.column), f.db_type(connection)) for f in m._meta.concrete_fields] for m in models_
+    ]
+    branches = []
+    for n, model in enumerate(models_):
+        values = [
+            name if m == n else f"NULL::{db_type}"
+            for m, model_columns in enumerate(columns)
+            for name, db_type in model_columns
+        ]
+        branches.append(f"SELECT {n}, {', '.join(values)} FROM {quote(model._meta.db_table)}")
+    return branches, [len(c) for c in columns]
 
 
 @cache

@@ -44,7 +44,7 @@ from orders.events import (
     status_message,
     status_outbox,
 )
-from orders.models import Customer, Hold, Order, OrderLine, Payment
+from orders.models import Channel, Customer, Hold, Order, OrderLine, Payment
 from orders.rules import add_credit_holds, add_fraud_holds, payment_holds, payment_status_for
 from orders.services.numbering import number_orders, placeholder
 from orders.tasks import allocate_backorders
@@ -113,25 +113,38 @@ def _key(payload) -> tuple[str, str] | None:
     return str(payload["channel"]).strip(), str(payload["external_ref"]).strip()
 
 
-def _existing(keys: set[tuple[str, str]], lookups: Lookups) -> dict[tuple[str, str], Order]:
-    channels = {
-        lookups.channels[code].pk: lookups.channels[code]
-        for code, _ in keys
-        if code in lookups.channels
-    }
-    if not channels:
-        return {}
-    in_channels, ids = in_list(channels)
+def _existing_query(keys: set[tuple[str, str]]) -> fastsql.Query | None:
+    """Orders already captured under any of these (channel code, external ref) keys."""
+    if not keys:
+        return None
+    in_codes, codes = in_list({code for code, _ in keys})
     in_refs, refs = in_list({ref for _, ref in keys})
+    where = (
+        f"channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE code IN {in_codes}) "
+        f"AND external_ref IN {in_refs}"
+    )
+    return Order, where, [*codes, *refs]
+
+
+def _existing(
+    keys: set[tuple[str, str]], orders: list[Order], lookups: Lookups
+) -> dict[tuple[str, str], Order]:
+    channels = {channel.pk: channel for channel in lookups.channels.values()}
     found = {}
-    for order in select(
-        Order, f"channel_id IN {in_channels} AND external_ref IN {in_refs}", [*ids, *refs]
-    ):
+    for order in orders:
         order.channel = channels[order.channel_id]
         key = (order.channel.code, order.external_ref)
         if key in keys:
             found[key] = order
     return found
+
+
+def _look_up(payloads: list) -> tuple[Lookups, dict[tuple[str, str], Order]]:
+    """What validation reads and the orders already captured under these requests' keys,
+    in one round trip."""
+    keys = {_key(payload) for payload in payloads} - {None}
+    lookups = Lookups(payloads, also=(_existing_query(keys),))
+    return lookups, _existing(keys, lookups.also[0], lookups)
 
 
 def _replay(order: Order, digest: str) -> CaptureOutcome:
@@ -413,9 +426,7 @@ def _keep_written(drafts: list[_Draft], holds: list[Hold], events: list) -> None
 
 def _prepare(payloads, indexes, digests, origins, outcomes, duplicates) -> list[_Draft]:
     """Replays and rejections get their outcome here; the rest become drafts."""
-    keys = {_key(payloads[i]) for i in indexes} - {None}
-    lookups = Lookups([payloads[i] for i in indexes])
-    existing = _existing(keys, lookups)
+    lookups, existing = _look_up([payloads[i] for i in indexes])
     drafts, first = [], {}
     for i in indexes:
         key = _key(payloads[i])
@@ -460,8 +471,7 @@ def capture_many(
         except IntegrityError:
             # Another capture committed one of these keys first (invariant 6's
             # constraint): look again; those become replays, the rest go again.
-            keys = {_key(payloads[d.index]) for d in drafts}
-            if attempt == MAX_ATTEMPTS or not _existing(keys, Lookups([payloads[i] for i in todo])):
+            if attempt == MAX_ATTEMPTS or not _look_up([payloads[d.index] for d in drafts])[1]:
                 raise
             todo = [d.index for d in drafts]
             continue

@@ -5,10 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from inventory.models import Product
 from oms.core import fastsql
-from orders.models import Order
+from orders.models import Channel, Customer, Order
 from tests.factories import captured_order
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +47,39 @@ def test_a_statement_over_psycopgs_cache_limits_runs_with_its_values():
         row = cursor.fetchone()
 
     assert list(row) == [*values, "5%"]
+
+
+def test_select_many_reads_several_models_in_one_statement():
+    order = captured_order()
+    channel, product = order.channel, order.lines.get().product
+    queries = [
+        (Channel, "code = %s", [channel.code]),
+        None,
+        (Product, "sku IN (%s, %s)", [product.sku, "NO-SUCH-SKU"]),
+        (Order, "external_ref = %s", [order.external_ref]),
+        (Customer, "email = %s", ["nobody@example.com"]),
+    ]
+
+    with CaptureQueriesContext(connection) as statements:
+        found = fastsql.select_many(queries)
+
+    assert [[type(obj) for obj in objs] for objs in found] == [
+        [Channel],
+        [],
+        [Product],
+        [Order],
+        [],
+    ]
+    assert found[0][0].pk == channel.pk and found[2][0].sku == product.sku
+    (read,) = found[3]
+    for field in Order._meta.concrete_fields:  # types as the ORM gives them
+        assert getattr(read, field.attname) == getattr(order, field.attname), field.name
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 4)
+
+
+def test_select_many_with_one_query_is_select():
+    order = captured_order()
+
+    (found,) = fastsql.select_many([(Order, "id = %s", [order.pk])])
+
+    assert [o.pk for o in found] == [order.pk]
