@@ -78,6 +78,16 @@ def cursor(values: int = 0):
         yield pg_cursor
 
 
+def insert_fields(model: type[models.Model]) -> tuple:
+    """The fields an INSERT of `model` writes, in the order `rows()` gives values."""
+    return _insert_fields(model)
+
+
+def columns(part: "Rows") -> list[list]:
+    """`part`'s values a column at a time (for `unnest` of one array per column)."""
+    return [list(column) for column in zip(*part.values, strict=True)]
+
+
 @cache
 def _insert_fields(model: type[models.Model]) -> tuple:
     return tuple(f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField))

@@ -8,8 +8,9 @@ path, with a fixed number of statements whatever the batch's size:
 2. in one transaction: customers, the payment, credit and fraud rules, then stock planned
    under lock (`stock_plan`), then every row under placeholder numbers in four
    statements whatever the batch (orders; lines, payments and holds; the stock levels;
-   reservations, history, timeline and outbox: `fastsql.insert_together`), and last the
-   gap-free numbers (numbering.py: every capture queues on that counter until COMMIT).
+   reservations, history and timeline: `fastsql.insert_together`), and last the gap-free
+   numbers with the outbox rows (numbering.py: every capture queues on that counter
+   until COMMIT).
 
 Each order goes through its status machine in memory (pending -> confirmed ->
 allocated, ...), so the FSM still decides and the timeline and outbox say each step; its
@@ -389,19 +390,15 @@ def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
     who = {"actor": user, "system": "" if user else (system or "capture")}
     for draft in drafts:
         _tell(draft, source=source, who=who, events=events, outbox=outbox)
-    # Reservations, history, timeline and outbox rows (emit_many's) in one statement.
+    # Reservations, history and timeline rows in one statement.
     fastsql.insert_together(
         fastsql.rows(reservations),
         *(fastsql.history(rows, user=user, date=now) for rows in (orders, lines, payments, holds)),
         fastsql.rows(events),
-        fastsql.rows(outbox),
     )
-    # Last: from here to COMMIT every capture waits for the year's counter.
-    number_orders(
-        orders,
-        reservation_ids=[r.pk for r in reservations],
-        outbox_ids=[e.pk for e in outbox],
-    )
+    # Last: from here to COMMIT every capture waits for the year's counter. The outbox rows
+    # (emit_many's) are written with the numbers.
+    number_orders(orders, reservation_ids=[r.pk for r in reservations], outbox=outbox)
     _keep_written(drafts, holds, events)
     waiting = sorted({product for draft in drafts for product in draft.waiting})
     if waiting:

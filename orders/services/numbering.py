@@ -5,11 +5,12 @@ under the year's counter row lock, and a rollback gives it back. Every capture q
 that row until its COMMIT: the less it does after taking it, the more captures per second.
 So a capture writes its rows under a placeholder number (unique, never committed, never
 seen by another transaction) and the last statement before COMMIT takes the numbers and
-puts them everywhere the placeholder went: the order, its history row, its reservations'
-references and its outbox payloads. On PostgreSQL that is one statement (data-modifying
-CTEs), so the lock is held for one round trip and the COMMIT.
+puts them everywhere the placeholder went (the order, its history row, its reservations'
+references) and writes the outbox rows with them. On PostgreSQL that is one statement
+(data-modifying CTEs), so the lock is held for one round trip and the COMMIT.
 """
 
+import functools
 import uuid
 
 from django.db import connection
@@ -43,9 +44,10 @@ _TAKE = (
     f"DO UPDATE SET last = {_SEQUENCE}.last + EXCLUDED.last RETURNING last"
 )
 
-# PostgreSQL: take the numbers and replace every placeholder, in one statement.
+# PostgreSQL: take the numbers, replace every placeholder and write the outbox rows with
+# their numbers, in one statement. (`n`: the order's place in the list.)
 _NUMS_MANY = """
-    SELECT t.id, t.placeholder,
+    SELECT t.id, t.placeholder, t.n,
            %s::text || lpad((seq.last - %s + t.n)::text, 6, '0') AS number
     FROM seq, unnest(%s::bigint[], %s::text[]) WITH ORDINALITY AS t(id, placeholder, n)
 """
@@ -53,7 +55,7 @@ _NUMS_MANY = """
 # statement's generic plan is as cheap as a custom one and PostgreSQL keeps it instead of
 # planning the statement again at every capture (measured: about 0.45 ms of its CPU).
 _NUMS_ONE = """
-    SELECT %s::bigint AS id, %s::text AS placeholder,
+    SELECT %s::bigint AS id, %s::text AS placeholder, 1 AS n,
            %s::text || lpad(seq.last::text, 6, '0') AS number
     FROM seq
 """
@@ -72,15 +74,33 @@ reservations AS (
     FROM nums WHERE r.id = ANY(%s::bigint[]) AND left(r.reference, {PLACEHOLDER_LENGTH}) = nums.placeholder
     RETURNING r.id
 ),
-outbox AS (
-    UPDATE {_OUTBOX} e SET payload = jsonb_set(e.payload, '{{number}}', to_jsonb(nums.number))
-    FROM nums WHERE e.id = ANY(%s::bigint[]) AND e.payload->>'number' = nums.placeholder
-    RETURNING e.id
-)
-SELECT nums.id, nums.number FROM nums
+outbox AS ({{outbox}})
+SELECT nums.id, nums.number, (SELECT count(*) FROM outbox) FROM nums
 """  # PostgreSQL runs every data-modifying CTE to completion, read or not
-_NUMBER_MANY = _NUMBER_ALL.replace("{nums}", _NUMS_MANY)
-_NUMBER_ONE = _NUMBER_ALL.replace("{nums}", _NUMS_ONE)
+
+
+@functools.cache
+def _number_sql(many: bool) -> str:
+    """The outbox rows go in here, not under placeholders earlier: an UPDATE of them by id
+    would be planned once per connection, on a generic plan chosen while the table was
+    small (seen: a sequential scan of the whole outbox at every capture)."""
+    fields = fastsql.insert_fields(OutboxEvent)
+    names = [f"c{i}" for i in range(len(fields))]
+    values = [
+        f"jsonb_set(u.{name}, '{{number}}', to_jsonb(nums.number))"
+        if field.attname == "payload"
+        else f"u.{name}"
+        for name, field in zip(names, fields, strict=True)
+    ]
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    outbox = (
+        f"INSERT INTO {_OUTBOX} ({', '.join(connection.ops.quote_name(f.column) for f in fields)}) "
+        f"SELECT {', '.join(values)} FROM unnest({arrays}, %s::int[]) AS u({', '.join(names)}, k) "
+        "JOIN nums ON nums.n = u.k RETURNING id"
+    )
+    return _NUMBER_ALL.replace("{nums}", _NUMS_MANY if many else _NUMS_ONE).replace(
+        "{outbox}", outbox
+    )
 
 
 def take_order_numbers(count: int) -> list[str]:
@@ -92,25 +112,45 @@ def take_order_numbers(count: int) -> list[str]:
     return [f"{prefix}{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
-def number_orders(orders: list[Order], *, reservation_ids: list[int], outbox_ids: list[int]):
+def number_orders(
+    orders: list[Order], *, reservation_ids: list[int], outbox: list[OutboxEvent]
+) -> None:
     """Give `orders` (saved under placeholders, in this transaction) their numbers, in
-    list order, everywhere the placeholders were written; set them on the instances."""
+    list order, everywhere the placeholders were written; set them on the instances.
+    Write `outbox` (unsaved rows about these orders, each payload's "number" one of
+    their placeholders) with the numbers in place."""
     year, prefix = _prefix()
     ids = [order.pk for order in orders]
     placeholders = [order.number for order in orders]
+    place = {placeholder: n for n, placeholder in enumerate(placeholders, start=1)}
     if connection.vendor == "postgresql":
         if len(orders) == 1:
-            sql, nums = _NUMBER_ONE, [ids[0], placeholders[0], prefix]
+            nums = [ids[0], placeholders[0], prefix]
         else:
-            sql, nums = _NUMBER_MANY, [prefix, len(orders), ids, placeholders]
+            nums = [prefix, len(orders), ids, placeholders]
+        rows = fastsql.rows(outbox)
+        written = [
+            *(fastsql.columns(rows) if rows else [[] for _ in fastsql.insert_fields(OutboxEvent)]),
+            [place[event.payload["number"]] for event in outbox],
+        ]
         with fastsql.cursor() as cursor:
-            cursor.execute(sql, [year, len(orders), *nums, reservation_ids, outbox_ids])
-            numbers = dict(cursor.fetchall())
+            cursor.execute(
+                _number_sql(len(orders) > 1),
+                [year, len(orders), *nums, reservation_ids, *written],
+            )
+            found = cursor.fetchall()
+        if found[0][2] != len(outbox):
+            raise RuntimeError(f"number_orders: {found[0][2]} of {len(outbox)} outbox rows")
+        numbers = {pk: number for pk, number, _ in found}
     else:
         numbers = dict(zip(ids, take_order_numbers(len(orders)), strict=True))
         _replace_one_by_one(numbers, dict(zip(ids, placeholders, strict=True)))
     for order in orders:
         order.number = numbers[order.pk]
+    for event in outbox:
+        event.payload["number"] = orders[place[event.payload["number"]] - 1].number
+    if connection.vendor != "postgresql":
+        fastsql.insert(outbox)
 
 
 def _replace_one_by_one(numbers: dict[int, str], placeholders: dict[int, str]) -> None:
@@ -123,10 +163,5 @@ def _replace_one_by_one(numbers: dict[int, str], placeholders: dict[int, str]) -
         cursor.executemany(
             f"UPDATE {_RESERVATION} SET reference = %s || substr(reference, {width + 1}) "
             f"WHERE substr(reference, 1, {width}) = %s",
-            rows,
-        )
-        cursor.executemany(
-            f"UPDATE {_OUTBOX} SET payload = json_set(payload, '$.number', %s) "
-            "WHERE json_extract(payload, '$.number') = %s",
             rows,
         )

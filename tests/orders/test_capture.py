@@ -15,6 +15,7 @@ from oms.core.models import OutboxEvent
 from orders.models import Customer, Hold, Order, OrderEvent, OrderLine, OrderSequence, Payment
 from orders.services import capture as capture_module
 from orders.services import order_capture
+from orders.services.capture import capture_many
 from tests.factories import (
     ChannelFactory,
     CustomerFactory,
@@ -327,6 +328,21 @@ def test_the_number_is_everywhere_the_order_is_named():
     references = Reservation.objects.values_list("reference", flat=True)
     assert sorted(references) == [f"{order.number}/1"]
     assert not Order.history.filter(number__startswith="~").exists()
+
+
+def test_in_a_batch_each_orders_number_is_in_its_own_rows():
+    outcomes = capture_many([payload(0), payload(1, payment=None), payload(2)])
+
+    orders = [Order.objects.get(pk=outcome.order.pk) for outcome in outcomes]
+    assert [o.number[-6:] for o in orders] == ["000001", "000002", "000003"]
+    for order in orders:
+        outbox = OutboxEvent.objects.filter(aggregate_id=str(order.pk))
+        assert outbox.count() >= 2  # created, then each status step
+        assert {event.payload["number"] for event in outbox} == {order.number}
+        assert set(order.history.values_list("number", flat=True)) == {order.number}
+    assert OutboxEvent.objects.count() == sum(
+        OutboxEvent.objects.filter(aggregate_id=str(o.pk)).count() for o in orders
+    )
 
 
 def test_order_numbers_are_consecutive_per_year():
