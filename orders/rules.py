@@ -2,13 +2,11 @@
 as (kind, reason, data); an empty list lets the order go on to reservation."""
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from oms.core import fastsql
 from oms.core.fastsql import in_list
@@ -145,11 +143,28 @@ def _customers_with_orders(ids: set[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _orders_to(*, addresses: set[tuple[str, str]], since, until) -> list[tuple]:
-    """Orders placed between `since` and `until` to these (lower-cased street, postcode)
-    addresses. Row comparisons, so that only order_address_time_idx can answer: a
-    prepared statement's generic plan otherwise may pick the placed_at index and read
-    every order of the hour (seen: ten times slower on a busy hour)."""
+def _scored(draft) -> bool:
+    """Wholesale accounts are vetted customers on credit control, not anonymous shoppers:
+    their orders are not scored. (A customer found by e-mail is always retail.)"""
+    customer = draft.customer or draft.capture.customer
+    return not (customer and customer.kind == Customer.Kind.WHOLESALE)
+
+
+def recent_orders_query(drafts) -> fastsql.Query | None:
+    """The read the orders-per-address rule needs: orders placed in the hour before the
+    scored drafts to their (lower-cased street, postcode) addresses. Capture makes it with
+    its customers' read, in one round trip, and hands the result to add_fraud_holds.
+    Row comparisons, so that only order_address_time_idx can answer: a prepared
+    statement's generic plan otherwise may pick the placed_at index and read every order
+    of the hour (seen: ten times slower on a busy hour)."""
+    scored = [d for d in drafts if _scored(d)]
+    if not scored:
+        return None
+    addresses = {
+        (d.capture.ship_to["line1"].lower(), d.capture.ship_to["postcode"]) for d in scored
+    }
+    placed = [d.capture.placed_at for d in scored]
+    since, until = min(placed) - timedelta(hours=1), max(placed)
     where = " OR ".join(
         ["((LOWER(ship_line1), ship_postcode, placed_at) BETWEEN (%s, %s, %s) AND (%s, %s, %s))"]
         * len(addresses)
@@ -159,21 +174,7 @@ def _orders_to(*, addresses: set[tuple[str, str]], since, until) -> list[tuple]:
         for street, postcode in addresses
         for v in (street, postcode, since, street, postcode, until)
     ]
-    with fastsql.cursor(len(params)) as cursor:
-        cursor.execute(
-            f"SELECT LOWER(ship_line1), ship_postcode, ship_country, placed_at FROM {_ORDER} "
-            f"WHERE {where}",
-            params,
-        )
-        rows = cursor.fetchall()
-    return [(street, postcode, country, _aware(at)) for street, postcode, country, at in rows]
-
-
-def _aware(value) -> datetime:
-    """SQLite hands a datetime back as naive UTC text, PostgreSQL as an aware datetime."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)
+    return Order, where, params
 
 
 def high_value(currency: str) -> Decimal:
@@ -182,30 +183,24 @@ def high_value(currency: str) -> Decimal:
     return Decimal(rules["high_value_by_currency"].get(currency, rules["high_value"]))
 
 
-def add_fraud_holds(drafts) -> None:
+def add_fraud_holds(drafts, recent_orders: list[Order]) -> None:
     """Score each order; at or above the threshold it waits for a review, with every
-    reason that added to the score. Wholesale accounts are vetted customers on credit
-    control, not anonymous shoppers: their orders are not scored."""
+    reason that added to the score. `recent_orders`: what `recent_orders_query` found."""
     rules = settings.OMS_FRAUD_RULES
-    scored = [d for d in drafts if not (d.customer and d.customer.kind == Customer.Kind.WHOLESALE)]
+    scored = [d for d in drafts if _scored(d)]
     if not scored:
         return
     # Whether a customer is new matters only for a high-value order: most need no look-up.
     known = _customers_with_orders(
         {d.customer.pk for d in scored if d.customer and d.total >= high_value(d.capture.currency)}
     )
-    placed = [d.capture.placed_at for d in scored]
     # Orders to these addresses in the hour before each (an imported backlog is judged by
     # when its orders were placed), the batch's own earlier orders included.
     recent: dict[tuple, list] = defaultdict(list)
-    for street, postcode, country, at in _orders_to(
-        addresses={
-            (d.capture.ship_to["line1"].lower(), d.capture.ship_to["postcode"]) for d in scored
-        },
-        since=min(placed) - timedelta(hours=1),
-        until=max(placed),
-    ):
-        recent[(street, postcode, country)].append(at)
+    for order in recent_orders:
+        recent[(order.ship_line1.lower(), order.ship_postcode, order.ship_country)].append(
+            order.placed_at
+        )
     for draft in scored:
         capture, ship_to = draft.capture, draft.capture.ship_to
         score, reasons = 0, []

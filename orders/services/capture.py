@@ -37,7 +37,7 @@ from inventory.services.planned import (
 )
 from oms.core import fastsql
 from oms.core.exceptions import Conflict, ValidationFailed
-from oms.core.fastsql import in_list, insert, select
+from oms.core.fastsql import in_list, insert, select_many
 from orders.events import (
     build_event,
     created_message,
@@ -46,7 +46,13 @@ from orders.events import (
     status_outbox,
 )
 from orders.models import Channel, Customer, Hold, Order, OrderLine, Payment
-from orders.rules import add_credit_holds, add_fraud_holds, payment_holds, payment_status_for
+from orders.rules import (
+    add_credit_holds,
+    add_fraud_holds,
+    payment_holds,
+    payment_status_for,
+    recent_orders_query,
+)
 from orders.services.numbering import number_orders, placeholder
 from orders.tasks import allocate_backorders
 from orders.validation import CaptureInput, Lookups, validate_capture
@@ -165,24 +171,26 @@ def _ship_by(capture: CaptureInput) -> datetime:
     return ship_by
 
 
-def _attach_customers(drafts: list[_Draft]) -> None:
+def _attach_customers(drafts: list[_Draft]) -> list[Order]:
     """The customer of each order: the account named by code, else the retail customer of
     the e-mail, created on a first order (one per e-mail, a partial unique constraint:
-    get_or_create re-reads the row a racing first order committed)."""
+    get_or_create re-reads the row a racing first order committed). Read with them, in
+    one round trip: the recent orders to these addresses, which the fraud rules count."""
     emails = set()
     for draft in drafts:
         draft.customer = draft.capture.customer
         if draft.customer is None and draft.capture.customer_fields.get("email"):
             emails.add(draft.capture.customer_fields["email"])
-    if not emails:
-        return
-    in_emails, params = in_list(emails)
-    known = {
-        c.email: c
-        for c in select(
-            Customer, f"kind = %s AND email IN {in_emails}", [Customer.Kind.RETAIL, *params]
+    customers = None
+    if emails:
+        in_emails, params = in_list(emails)
+        customers = (
+            Customer,
+            f"kind = %s AND email IN {in_emails}",
+            [Customer.Kind.RETAIL, *params],
         )
-    }
+    found, recent = select_many([customers, recent_orders_query(drafts)])
+    known = {c.email: c for c in found}
     for draft in drafts:
         fields = draft.capture.customer_fields
         if draft.customer is not None or not fields.get("email"):
@@ -198,9 +206,10 @@ def _attach_customers(drafts: list[_Draft]) -> None:
                 },
             )
         draft.customer = known[fields["email"]]
+    return recent
 
 
-def _apply_rules(drafts: list[_Draft]) -> None:
+def _apply_rules(drafts: list[_Draft], recent_orders: list[Order]) -> None:
     for draft in drafts:
         capture = draft.capture
         draft.total = sum((line.unit_price * line.quantity for line in capture.lines), Decimal(0))
@@ -215,7 +224,7 @@ def _apply_rules(drafts: list[_Draft]) -> None:
         )
     # Credit and fraud look at the orders before these (is the customer new? what is owed?).
     add_credit_holds(drafts)
-    add_fraud_holds(drafts)
+    add_fraud_holds(drafts, recent_orders)
     for draft in drafts:
         draft.holds.extend(draft.capture.holds)
 
@@ -340,8 +349,7 @@ def _tell(draft: _Draft, *, source: str, who: dict, events: list, outbox: list) 
 def _write(drafts: list[_Draft], *, actor, source: str, system: str) -> None:
     """Everything of a batch of valid, new orders, inside the caller's transaction."""
     user = actor if getattr(actor, "pk", None) else None
-    _attach_customers(drafts)
-    _apply_rules(drafts)
+    _apply_rules(drafts, recent_orders=_attach_customers(drafts))
     _plan_stock(drafts)
     # Written under placeholders; the numbers come last (see numbering.py).
     orders = [_order(draft, placeholder()) for draft in drafts]
