@@ -26,21 +26,31 @@ from oms.core import fastsql
 
 class TokenAuthentication(KnoxTokenAuthentication):
     def authenticate_credentials(self, token: bytes):
-        """knox's check, with its two reads (token, user) through fastsql: the ORM's
-        building of that one query was a sixth of a POST's CPU."""
+        """knox's check, with the tokens of the key and their users read in one round
+        trip through fastsql: the ORM's building of knox's query was a sixth of a POST's
+        CPU."""
         token = token.decode("utf-8")
         key = token[: CONSTANTS.TOKEN_KEY_LENGTH]
-        for auth_token in fastsql.select(get_token_model(), "token_key = %s", [key]):
+        model = get_token_model()
+        tokens, users = fastsql.select_many(
+            [
+                (model, "token_key = %s", [key]),
+                (
+                    get_user_model(),
+                    f"id IN (SELECT user_id FROM {model._meta.db_table} WHERE token_key = %s)",
+                    [key],
+                ),
+            ]
+        )
+        users = {user.pk: user for user in users}
+        for auth_token in tokens:
             try:
                 digest = hash_token(token)
             except (TypeError, binascii.Error):
                 break
-            if not compare_digest(digest, auth_token.digest):
+            if not compare_digest(digest, auth_token.digest) or auth_token.user_id not in users:
                 continue
-            users = fastsql.select(get_user_model(), "id = %s", [auth_token.user_id])
-            if not users:
-                break
-            auth_token.user = users[0]
+            auth_token.user = users[auth_token.user_id]
             if self._cleanup_token(auth_token):
                 break
             if knox_settings.AUTO_REFRESH and auth_token.expiry:
