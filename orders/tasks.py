@@ -15,6 +15,6 @@ def import_orders_run(run_id: int) -> str:
     left alone, and running one again (a redelivery after a lost worker) skips the orders
     it already captured. A failure marks the run failed with the reason; the chunks
     captured before it stay (each was its own transaction), never half an order."""
-    from orders.services.imports import import_run_execute
+    from orders.services.import_runs import import_run_execute
 
     return import_run_execute(run_id=run_id).status

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from inventory.invariants import violations
-from orders.admin import imports as import_admin
+from orders.admin import import_page as import_admin
 from orders.models import Channel, ImportRun, Order
 from tests.factories import (
     ChannelFactory,

@@ -29,12 +29,9 @@ from orders.models import (
     OrderLine,
     OrderSequence,
 )
-from orders.services.imports import (
-    error_report_csv,
-    import_orders_file,
-    import_run_execute,
-    import_run_queue,
-)
+from orders.services.import_report import error_report_csv
+from orders.services.import_runs import import_run_execute, import_run_queue
+from orders.services.imports import import_orders_file
 from tests.factories import (
     ChannelFactory,
     LocationFactory,

@@ -8,13 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from oms.core.exceptions import DomainError
-from orders.services.imports import (
-    CHUNK_SIZE,
-    ImportReport,
-    OrderResult,
-    import_orders_file,
-    rows_text,
-)
+from orders.services.import_report import ImportReport, OrderResult, rows_text
+from orders.services.imports import CHUNK_SIZE, import_orders_file
 
 
 class Command(BaseCommand):
