@@ -329,18 +329,18 @@ def select_many(queries: list[Query | None]) -> list[list[models.Model]]:
 def _union_branches(models_: tuple) -> tuple[list[str], list[int]]:
     """Per model: `SELECT n, <its columns>, <typed NULLs for the others' columns> FROM it`."""
     quote = connection.ops.quote_name
-    columns = [
+    table_columns = [
         [(quote(f.column), f.db_type(connection)) for f in m._meta.concrete_fields] for m in models_
     ]
     branches = []
     for n, model in enumerate(models_):
         values = [
             name if m == n else f"NULL::{db_type}"
-            for m, model_columns in enumerate(columns)
+            for m, model_columns in enumerate(table_columns)
             for name, db_type in model_columns
         ]
         branches.append(f"SELECT {n}, {', '.join(values)} FROM {quote(model._meta.db_table)}")
-    return branches, [len(c) for c in columns]
+    return branches, [len(c) for c in table_columns]
 
 
 @cache
